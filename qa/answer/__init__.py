@@ -1,0 +1,1 @@
+"""Answering: templated answers built from the articles' own sentences, each one cited."""

@@ -1,0 +1,1 @@
+"""Chunking: sentences and passages of an article, each with exact character offsets."""

@@ -1,0 +1,1 @@
+"""Embedding: a local sentence-transformers model, loaded offline."""

@@ -1,0 +1,281 @@
+"""Build or update an index from a corpus, embedding only text that is new.
+
+An unchanged corpus (same file bytes, model and parameters) is a no-op. Otherwise every article
+whose cleaned text is unchanged keeps its chunks, sentences and vectors from the previous index;
+only added and changed articles are split and embedded; deleted ones simply drop out.
+"""
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+
+import numpy as np
+
+from qa import __version__
+from qa.chunk.sentences import split_sentences
+from qa.chunk.splitter import TokenChunker
+from qa.config import ANN_THRESHOLD, PIPELINE_VERSION, ChunkParams
+from qa.embed.model import Embedder
+from qa.errors import CorpusError, IndexError_
+from qa.index.dense import DenseKind, build_dense
+from qa.index.lexical import LexicalIndex
+from qa.index.lock import index_lock
+from qa.index.store import IndexData, IndexStore, read_manifest, write_index
+from qa.ingest.corpus import CorpusLoader, corpus_fingerprint, scan_files
+from qa.ingest.readers import DEFAULT_MAX_FILE_BYTES, IngestIssue
+from qa.types import Article
+
+
+@dataclass
+class BuildReport:
+    """What a build did. ``noop`` is True when the corpus was unchanged and nothing was written."""
+
+    index_dir: Path
+    noop: bool = False
+    articles: int = 0
+    chunks: int = 0
+    sentences: int = 0
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    embedded_texts: int = 0
+    dense_kind: str = ""
+    issues: list[IngestIssue] = field(default_factory=list)
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        if self.noop:
+            return f"index in {self.index_dir} is up to date ({self.articles} articles); nothing to do"
+        return (f"indexed {self.articles} articles, {self.chunks} chunks, {self.sentences} sentences into "
+                f"{self.index_dir} in {self.seconds:.1f}s: {len(self.added)} added, {len(self.changed)} changed, "
+                f"{len(self.removed)} removed, {self.unchanged} unchanged; embedded {self.embedded_texts} texts; "
+                f"dense index: {self.dense_kind}")
+
+
+def _version(pkg: str) -> str | None:
+    try:
+        return importlib_metadata.version(pkg)
+    except importlib_metadata.PackageNotFoundError:
+        return None
+
+
+def library_versions() -> dict[str, str | None]:
+    return {p: _version(p) for p in ("qa-news", "sentence-transformers", "faiss-cpu", "bm25s",
+                                     "langchain-text-splitters", "sentencex", "torch")}
+
+
+def index_text(article: Article, start: int, end: int, title_in_chunk: bool) -> str:
+    """The text embedded and BM25-indexed for a chunk: its sentences, led by the article title."""
+    body = article.text[start:end]
+    if title_in_chunk and article.title and not body.startswith(article.title):
+        return f"{article.title}\n{body}"
+    return body
+
+
+class IndexBuilder:
+    """Build the index for a corpus.
+
+    Args:
+        embedder: The embedding model.
+        params: Chunking parameters (defaults: 128 tokens, 24 overlap, title in chunk).
+        max_file_bytes: Skip larger files (default 20 MiB).
+        progress: Show progress bars (default True).
+        ann_threshold: Chunk count at which the dense index switches from exact to HNSW.
+    """
+
+    def __init__(self, embedder: Embedder, params: ChunkParams | None = None,
+                 max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, progress: bool = True,
+                 ann_threshold: int = ANN_THRESHOLD) -> None:
+        self.embedder = embedder
+        self.params = params or ChunkParams()
+        self.max_file_bytes = max_file_bytes
+        self.progress = progress
+        self.ann_threshold = ann_threshold
+        budget = max(16, embedder.info.max_seq_length - 2)
+        self.chunk_tokens = min(self.params.chunk_tokens, budget)
+
+    def _settings(self) -> dict:
+        return {"model_id": self.embedder.info.model_id, "chunking": self.params.to_dict(),
+                "chunk_tokens_effective": self.chunk_tokens, "pipeline_version": PIPELINE_VERSION}
+
+    def run(self, corpus: list[Path], index_dir: Path, rebuild: bool = False,
+            lock_timeout: float = 0.0) -> BuildReport:
+        """Build or update the index of ``corpus`` in ``index_dir``.
+
+        Raises:
+            CorpusError: When the corpus holds no usable article.
+            IndexBusyError: When another process is building the same index.
+        """
+        t0 = time.perf_counter()
+        index_dir = Path(index_dir)
+        report = BuildReport(index_dir=index_dir)
+        with index_lock(index_dir, timeout=lock_timeout):
+            issues: list[IngestIssue] = []
+            files = scan_files([Path(p) for p in corpus], issues, self.max_file_bytes)
+            settings = self._settings()
+            fingerprint = hashlib.sha256(
+                (corpus_fingerprint(files) + json.dumps(settings, sort_keys=True)).encode()).hexdigest()
+            old = self._open_previous(index_dir, rebuild, issues)
+            if old is not None and old.manifest.get("fingerprint") == fingerprint:
+                report.noop = True
+                report.articles = len(old.articles)
+                report.chunks = len(old.data.chunk_ids)
+                report.issues = issues
+                report.seconds = time.perf_counter() - t0
+                return report
+            t = time.perf_counter()
+            loaded = CorpusLoader(max_file_bytes=self.max_file_bytes).run([], files=files, issues=issues)
+            report.timings["ingest"] = time.perf_counter() - t
+            report.issues = loaded.issues
+            if not loaded.articles:
+                where = ", ".join(str(p) for p in corpus) or "(nothing)"
+                raise CorpusError(f"no usable article in {where}: supported files are .txt, .md, .html, "
+                                  f".jsonl ({len(issues)} problems reported)")
+            compatible = old is not None and old.manifest.get("settings") == settings
+            data = self._assemble(loaded.articles, old if compatible else None, report)
+            data.manifest = {
+                "fingerprint": fingerprint,
+                "settings": settings,
+                "model": self.embedder.info.to_dict(),
+                "chunking": self.params.to_dict(),
+                "dense": {"kind": report.dense_kind, "ann_threshold": self.ann_threshold},
+                "corpus": [str(p) for p in corpus],
+                "duplicates": loaded.duplicates,
+                "issues": [str(i) for i in loaded.issues][:1000],
+                "versions": library_versions(),
+                "qa_version": __version__,
+                "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            }
+            t = time.perf_counter()
+            write_index(index_dir, data)
+            report.timings["write"] = time.perf_counter() - t
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def _open_previous(self, index_dir: Path, rebuild: bool, issues: list[IngestIssue]) -> IndexStore | None:
+        if rebuild:
+            return None
+        try:
+            if read_manifest(index_dir) is None:
+                return None
+            return IndexStore.open(index_dir)
+        except IndexError_ as exc:
+            issues.append(IngestIssue(str(index_dir), f"previous index unusable, rebuilding from scratch ({exc})"))
+            return None
+
+    def _assemble(self, articles: list[Article], old: IndexStore | None, report: BuildReport) -> IndexData:
+        from tqdm.auto import tqdm
+
+        chunker = TokenChunker(self.embedder.tokenizer, self.chunk_tokens, self.params.overlap_tokens)
+        old_blocks = _article_blocks(old) if old is not None else {}
+        # Per article: ("old", old_row) or ("new", sentences, chunk spans, chunk sentence ranges).
+        plans: list[tuple] = []
+        new_chunk_texts: list[str] = []
+        new_sent_texts: list[str] = []
+        t = time.perf_counter()
+        for art in tqdm(articles, desc="chunking", unit="article", disable=not self.progress, leave=False):
+            prev = old.doc_row.get(art.doc_id) if old is not None else None
+            if prev is not None and old.articles[prev].content_hash == art.content_hash:
+                plans.append(("old", prev))
+                report.unchanged += 1
+                continue
+            (report.changed if prev is not None else report.added).append(art.doc_id)
+            sents = split_sentences(art.text)
+            sent_starts = [s for s, _ in sents]
+            sent_ends = [e for _, e in sents]
+            chunks = []
+            for span in chunker.run(art.text):
+                lo = bisect.bisect_right(sent_ends, span.start)
+                hi = bisect.bisect_left(sent_starts, span.end)
+                chunks.append((span.start, span.end, lo, max(hi, lo)))
+            plans.append(("new", sents, chunks, len(new_chunk_texts), len(new_sent_texts)))
+            new_chunk_texts.extend(index_text(art, s, e, self.params.title_in_chunk) for s, e, _, _ in chunks)
+            new_sent_texts.extend(art.text[s:e] for s, e in sents)
+        if old is not None:
+            kept = {a.doc_id for a in articles}
+            report.removed = [a.doc_id for a in old.articles if a.doc_id not in kept]
+        report.timings["chunk"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        texts = new_chunk_texts + new_sent_texts
+        vecs = self.embedder.encode(texts, show_progress=self.progress and bool(texts))
+        report.embedded_texts = len(texts)
+        report.timings["embed"] = time.perf_counter() - t
+        new_chunk_vecs, new_sent_vecs = vecs[: len(new_chunk_texts)], vecs[len(new_chunk_texts):]
+
+        t = time.perf_counter()
+        dim = self.embedder.info.dim
+        chunk_ids: list[str] = []
+        chunk_doc, chunk_span, chunk_sents, sentences = [], [], [], []
+        cvec_parts, svec_parts, index_texts = [], [], []
+        n_sent = 0
+        for row, (art, plan) in enumerate(zip(articles, plans)):
+            if plan[0] == "old":
+                (c_lo, c_hi), (s_lo, s_hi) = old_blocks[plan[1]]
+                od = old.data
+                for j, ci in enumerate(range(c_lo, c_hi)):
+                    chunk_ids.append(f"{art.doc_id}#{j}")
+                    chunk_doc.append(row)
+                    chunk_span.append(od.chunk_span[ci])
+                    chunk_sents.append(od.chunk_sents[ci] - s_lo + n_sent)
+                    index_texts.append(index_text(art, int(od.chunk_span[ci, 0]), int(od.chunk_span[ci, 1]),
+                                                  self.params.title_in_chunk))
+                for si in range(s_lo, s_hi):
+                    sentences.append((row, od.sentences[si, 1], od.sentences[si, 2]))
+                cvec_parts.append(np.asarray(od.chunk_vectors[c_lo:c_hi]))
+                svec_parts.append(np.asarray(od.sentence_vectors[s_lo:s_hi]))
+                n_sent += s_hi - s_lo
+            else:
+                _, sents, chunks, c_off, s_off = plan
+                for j, (s, e, lo, hi) in enumerate(chunks):
+                    chunk_ids.append(f"{art.doc_id}#{j}")
+                    chunk_doc.append(row)
+                    chunk_span.append((s, e))
+                    chunk_sents.append((lo + n_sent, hi + n_sent))
+                    index_texts.append(new_chunk_texts[c_off + j])
+                sentences.extend((row, s, e) for s, e in sents)
+                cvec_parts.append(new_chunk_vecs[c_off:c_off + len(chunks)])
+                svec_parts.append(new_sent_vecs[s_off:s_off + len(sents)])
+                n_sent += len(sents)
+        chunk_vectors = np.concatenate(cvec_parts) if cvec_parts else np.zeros((0, dim), np.float32)
+        sentence_vectors = np.concatenate(svec_parts) if svec_parts else np.zeros((0, dim), np.float32)
+        kind = DenseKind.for_size(len(chunk_ids), self.ann_threshold)
+        report.dense_kind = kind.value
+        dense = build_dense(chunk_vectors, kind)
+        report.timings["dense"] = time.perf_counter() - t
+        t = time.perf_counter()
+        lexical = LexicalIndex.build(index_texts)
+        report.timings["bm25"] = time.perf_counter() - t
+        report.articles, report.chunks, report.sentences = len(articles), len(chunk_ids), len(sentences)
+        return IndexData(
+            articles=articles,
+            chunk_ids=chunk_ids,
+            chunk_doc=np.asarray(chunk_doc, dtype=np.int64).reshape(-1),
+            chunk_span=np.asarray(chunk_span, dtype=np.int64).reshape(-1, 2),
+            chunk_sents=np.asarray(chunk_sents, dtype=np.int64).reshape(-1, 2),
+            sentences=np.asarray(sentences, dtype=np.int64).reshape(-1, 3),
+            chunk_vectors=chunk_vectors,
+            sentence_vectors=sentence_vectors,
+            dense=dense,
+            lexical=lexical,
+        )
+
+
+def _article_blocks(store: IndexStore) -> dict[int, tuple[tuple[int, int], tuple[int, int]]]:
+    """For each article row of ``store``: its contiguous chunk-row and sentence-row ranges."""
+    d = store.data
+    n = len(store.articles)
+    rows = np.arange(n)
+    c_lo = np.searchsorted(d.chunk_doc, rows, side="left")
+    c_hi = np.searchsorted(d.chunk_doc, rows, side="right")
+    s_lo = np.searchsorted(d.sentences[:, 0], rows, side="left")
+    s_hi = np.searchsorted(d.sentences[:, 0], rows, side="right")
+    return {i: ((int(c_lo[i]), int(c_hi[i])), (int(s_lo[i]), int(s_hi[i]))) for i in range(n)}

@@ -1,0 +1,87 @@
+"""The FAISS index over chunk vectors: exact inner product for small corpora, HNSW for large ones.
+
+Vectors are L2-normalised, so inner product is cosine similarity.
+"""
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+import numpy as np
+
+from qa.config import ANN_THRESHOLD
+
+
+class DenseKind(str, Enum):
+    """Which FAISS index to build."""
+
+    FLAT = "flat"
+    HNSW = "hnsw"
+
+    @classmethod
+    def parse(cls, value: str) -> "DenseKind":
+        try:
+            return cls(value)
+        except ValueError:
+            raise ValueError(f"unknown dense index type {value!r}; valid: {', '.join(k.value for k in cls)}") from None
+
+    @classmethod
+    def for_size(cls, n: int, threshold: int = ANN_THRESHOLD) -> "DenseKind":
+        return cls.HNSW if n >= threshold else cls.FLAT
+
+
+def build_dense(vectors: np.ndarray, kind: DenseKind, hnsw_m: int = 32, ef_construction: int = 80):
+    import faiss
+
+    dim = vectors.shape[1]
+    if kind is DenseKind.HNSW:
+        index = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = ef_construction
+    else:
+        index = faiss.IndexFlatIP(dim)
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def save_dense(index, path: Path) -> None:
+    import faiss
+
+    faiss.write_index(index, str(path))
+
+
+def load_dense(path: Path):
+    import faiss
+
+    return faiss.read_index(str(path))
+
+
+def search_dense(index, query: np.ndarray, k: int, allowed: np.ndarray | None = None,
+                 ef_search: int = 128) -> tuple[np.ndarray, np.ndarray]:
+    """Top ``k`` chunk rows and scores for one query vector.
+
+    Args:
+        index: A FAISS index built by :func:`build_dense`.
+        query: ``(dim,)`` unit vector.
+        k: How many results.
+        allowed: Optional chunk rows to search among (filters apply before ranking).
+        ef_search: HNSW search breadth (default 128); ignored for flat indexes.
+    """
+    import faiss
+
+    k = min(k, index.ntotal if allowed is None else len(allowed))
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+    params = None
+    if isinstance(index, faiss.IndexHNSWFlat):
+        params = faiss.SearchParametersHNSW(efSearch=max(ef_search, k))
+    if allowed is not None:
+        sel = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
+        if params is None:
+            params = faiss.SearchParameters(sel=sel)
+        else:
+            params.sel = sel
+    scores, ids = index.search(q, k, params=params) if params is not None else index.search(q, k)
+    keep = ids[0] >= 0
+    return ids[0][keep], scores[0][keep]

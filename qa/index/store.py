@@ -1,0 +1,275 @@
+"""Read and write a built index folder, atomically and in safe formats only (JSON, NumPy, FAISS).
+
+Layout: ``<index_dir>/CURRENT`` names the live build folder ``<index_dir>/build-<id>/``. A build is
+written into a fresh folder and made live by replacing ``CURRENT`` with ``os.replace``, which is
+atomic: a build killed at any point leaves the previous index live and intact. The previous build
+folder is kept one generation so that a reader that just opened it is not pulled from under.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from qa.errors import IndexError_
+from qa.index.dense import load_dense, save_dense
+from qa.index.lexical import LexicalIndex
+from qa.types import Article
+
+FORMAT_VERSION = 1
+POINTER = "CURRENT"
+MANIFEST = "manifest.json"
+_VERIFY_HASH_MAX_BYTES = 64 * 2**20
+
+FIX_HINT = "rebuild it with `qa index --rebuild` (add --corpus PATH and --index-dir DIR as used before)"
+
+
+@dataclass
+class IndexData:
+    """Everything a build produces, in memory, in the order rows are stored."""
+
+    articles: list[Article]
+    chunk_ids: list[str]
+    chunk_doc: np.ndarray  # (n_chunks,) int64 article row
+    chunk_span: np.ndarray  # (n_chunks, 2) int64 start, end
+    chunk_sents: np.ndarray  # (n_chunks, 2) int64 sentence rows [lo, hi)
+    sentences: np.ndarray  # (n_sents, 3) int64 article row, start, end
+    chunk_vectors: np.ndarray  # (n_chunks, dim) float32
+    sentence_vectors: np.ndarray  # (n_sents, dim) float32
+    dense: object = None
+    lexical: LexicalIndex | None = None
+    manifest: dict = field(default_factory=dict)
+
+
+def live_folder(index_dir: Path) -> Path | None:
+    """The live build folder of ``index_dir``, or None when no index was built there."""
+    pointer = index_dir / POINTER
+    if not pointer.is_file():
+        return None
+    name = pointer.read_text(encoding="utf-8").strip()
+    if not name or "/" in name or name.startswith("."):
+        raise IndexError_(f"{pointer} is corrupt (names {name!r}); {FIX_HINT}")
+    return index_dir / name
+
+
+def read_manifest(index_dir: Path) -> dict | None:
+    """The live manifest, or None when there is no index. Raises on a broken one."""
+    folder = live_folder(index_dir)
+    if folder is None:
+        return None
+    path = folder / MANIFEST
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise IndexError_(f"the index in {index_dir} is incomplete: {path} is missing; {FIX_HINT}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IndexError_(f"the index manifest {path} is unreadable ({exc}); {FIX_HINT}") from None
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_index(index_dir: Path, data: IndexData) -> Path:
+    """Write ``data`` as a new build folder and make it live atomically. Returns the folder."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    folder = index_dir / f"build-{uuid.uuid4().hex[:12]}"
+    folder.mkdir()
+    with open(folder / "articles.jsonl", "w", encoding="utf-8") as fh:
+        for a in data.articles:
+            fh.write(json.dumps({
+                "doc_id": a.doc_id, "title": a.title, "date": a.date, "source": a.source, "url": a.url,
+                "path": a.path, "content_hash": a.content_hash, "text": a.text,
+            }, ensure_ascii=False) + "\n")
+    with open(folder / "chunks.jsonl", "w", encoding="utf-8") as fh:
+        for i, cid in enumerate(data.chunk_ids):
+            fh.write(json.dumps({
+                "chunk_id": cid, "doc": int(data.chunk_doc[i]),
+                "start": int(data.chunk_span[i, 0]), "end": int(data.chunk_span[i, 1]),
+                "sent_lo": int(data.chunk_sents[i, 0]), "sent_hi": int(data.chunk_sents[i, 1]),
+            }, ensure_ascii=False) + "\n")
+    np.save(folder / "sentences.npy", data.sentences.astype(np.int64), allow_pickle=False)
+    np.save(folder / "chunk_vectors.npy", data.chunk_vectors.astype(np.float32), allow_pickle=False)
+    np.save(folder / "sentence_vectors.npy", data.sentence_vectors.astype(np.float32), allow_pickle=False)
+    save_dense(data.dense, folder / "dense.faiss")
+    data.lexical.save(folder / "bm25")
+
+    files = {}
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            files[p.relative_to(folder).as_posix()] = {"bytes": p.stat().st_size, "sha256": _sha256(p)}
+    manifest = dict(data.manifest)
+    manifest.update({
+        "format_version": FORMAT_VERSION,
+        "counts": {"articles": len(data.articles), "chunks": len(data.chunk_ids), "sentences": int(len(data.sentences))},
+        "files": files,
+    })
+    tmp_manifest = folder / (MANIFEST + ".tmp")
+    tmp_manifest.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp_manifest, folder / MANIFEST)
+    for p in folder.rglob("*"):
+        if p.is_file():
+            with open(p, "rb") as fh:
+                os.fsync(fh.fileno())
+    _fsync_dir(folder)
+
+    pointer_tmp = index_dir / f".{POINTER}.{uuid.uuid4().hex[:8]}.tmp"
+    pointer_tmp.write_text(folder.name, encoding="utf-8")
+    with open(pointer_tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    previous = None
+    try:
+        previous = live_folder(index_dir)
+    except IndexError_:
+        previous = None
+    os.replace(pointer_tmp, index_dir / POINTER)
+    _fsync_dir(index_dir)
+    prune(index_dir, keep={folder.name, previous.name if previous else ""})
+    return folder
+
+
+def prune(index_dir: Path, keep: set[str]) -> None:
+    """Remove build folders and temp files other than ``keep`` (left by older or killed builds)."""
+    for p in index_dir.iterdir():
+        if p.name.startswith("build-") and p.is_dir() and p.name not in keep:
+            shutil.rmtree(p, ignore_errors=True)
+        elif p.name.startswith(f".{POINTER}.") and p.name.endswith(".tmp"):
+            p.unlink(missing_ok=True)
+
+
+class IndexStore:
+    """A loaded, validated index. Open with :meth:`open`; it never serves a broken index."""
+
+    def __init__(self, index_dir: Path, folder: Path, data: IndexData) -> None:
+        self.index_dir = index_dir
+        self.folder = folder
+        self.data = data
+        self.manifest = data.manifest
+        self.articles = data.articles
+        self.doc_row = {a.doc_id: i for i, a in enumerate(data.articles)}
+        self.chunk_row = {cid: i for i, cid in enumerate(data.chunk_ids)}
+
+    @classmethod
+    def exists(cls, index_dir: Path) -> bool:
+        return (Path(index_dir) / POINTER).is_file()
+
+    @classmethod
+    def open(cls, index_dir: Path, verify: bool = True) -> "IndexStore":
+        """Load the live index of ``index_dir``.
+
+        Raises:
+            IndexError_: With what is wrong and how to fix it, when files are missing, truncated,
+                corrupted or disagree with each other.
+        """
+        index_dir = Path(index_dir)
+        manifest = read_manifest(index_dir)
+        if manifest is None:
+            raise IndexError_(f"no index in {index_dir}; build one with `qa index --corpus PATH --index-dir {index_dir}`")
+        folder = live_folder(index_dir)
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise IndexError_(f"the index in {index_dir} has format {manifest.get('format_version')}, "
+                              f"this qa reads format {FORMAT_VERSION}; {FIX_HINT}")
+        for name, meta in manifest.get("files", {}).items():
+            p = folder / name
+            if not p.is_file():
+                raise IndexError_(f"index file {p} is missing; {FIX_HINT}")
+            size = p.stat().st_size
+            if size != meta["bytes"]:
+                raise IndexError_(f"index file {p} has {size} bytes, the manifest says {meta['bytes']} "
+                                  f"(truncated or overwritten); {FIX_HINT}")
+            if verify and size <= _VERIFY_HASH_MAX_BYTES and _sha256(p) != meta["sha256"]:
+                raise IndexError_(f"index file {p} is corrupted (checksum mismatch); {FIX_HINT}")
+        try:
+            data = cls._load(folder, manifest)
+        except IndexError_:
+            raise
+        except Exception as exc:  # any parse failure means a broken index, never a partial answer
+            raise IndexError_(f"the index in {index_dir} cannot be read ({type(exc).__name__}: {exc}); {FIX_HINT}") from None
+        counts = manifest.get("counts", {})
+        n_chunks, n_sents = len(data.chunk_ids), len(data.sentences)
+        problems = []
+        if counts.get("articles") != len(data.articles) or counts.get("chunks") != n_chunks:
+            problems.append("article or chunk counts differ from the manifest")
+        if data.chunk_vectors.shape[0] != n_chunks or data.dense.ntotal != n_chunks:
+            problems.append(f"{n_chunks} chunks but {data.chunk_vectors.shape[0]} vectors and "
+                            f"{data.dense.ntotal} FAISS entries")
+        if data.sentence_vectors.shape[0] != n_sents:
+            problems.append(f"{n_sents} sentences but {data.sentence_vectors.shape[0]} sentence vectors")
+        if data.lexical.size != n_chunks:
+            problems.append(f"{n_chunks} chunks but {data.lexical.size} BM25 documents")
+        dim = manifest.get("model", {}).get("dim")
+        if data.chunk_vectors.ndim != 2 or data.chunk_vectors.shape[1] != dim or data.dense.d != dim:
+            problems.append(f"vector dimension differs from the model's {dim}")
+        if problems:
+            raise IndexError_(f"the index in {index_dir} is inconsistent: {'; '.join(problems)}; {FIX_HINT}")
+        return cls(index_dir, folder, data)
+
+    @staticmethod
+    def _load(folder: Path, manifest: dict) -> IndexData:
+        articles = []
+        with open(folder / "articles.jsonl", encoding="utf-8") as fh:
+            for line in fh:
+                r = json.loads(line)
+                articles.append(Article(**r))
+        chunk_ids, docs, spans, sents = [], [], [], []
+        with open(folder / "chunks.jsonl", encoding="utf-8") as fh:
+            for line in fh:
+                r = json.loads(line)
+                chunk_ids.append(r["chunk_id"])
+                docs.append(r["doc"])
+                spans.append((r["start"], r["end"]))
+                sents.append((r["sent_lo"], r["sent_hi"]))
+        n = len(chunk_ids)
+        return IndexData(
+            articles=articles,
+            chunk_ids=chunk_ids,
+            chunk_doc=np.asarray(docs, dtype=np.int64).reshape(n),
+            chunk_span=np.asarray(spans, dtype=np.int64).reshape(n, 2),
+            chunk_sents=np.asarray(sents, dtype=np.int64).reshape(n, 2),
+            sentences=np.load(folder / "sentences.npy", allow_pickle=False),
+            chunk_vectors=np.load(folder / "chunk_vectors.npy", mmap_mode="r", allow_pickle=False),
+            sentence_vectors=np.load(folder / "sentence_vectors.npy", mmap_mode="r", allow_pickle=False),
+            dense=load_dense(folder / "dense.faiss"),
+            lexical=LexicalIndex.load(folder / "bm25"),
+            manifest=manifest,
+        )
+
+    # -- lookups -----------------------------------------------------------------------------------
+    def article(self, doc_id: str) -> Article:
+        return self.articles[self.doc_row[doc_id]]
+
+    def chunk_article(self, row: int) -> Article:
+        return self.articles[int(self.data.chunk_doc[row])]
+
+    def chunk_text(self, row: int) -> str:
+        start, end = self.data.chunk_span[row]
+        return self.chunk_article(row).text[int(start):int(end)]
+
+    def chunk_sentence_rows(self, row: int) -> range:
+        lo, hi = self.data.chunk_sents[row]
+        return range(int(lo), int(hi))
+
+    def sentence(self, row: int) -> tuple[Article, int, int]:
+        doc, start, end = self.data.sentences[row]
+        return self.articles[int(doc)], int(start), int(end)

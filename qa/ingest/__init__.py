@@ -1,0 +1,1 @@
+"""Ingestion: read article files, clean page junk, find metadata, drop duplicates."""

@@ -1,0 +1,157 @@
+"""The whole pipeline behind one object: open (or build) an index, then answer questions.
+
+The CLI, the chat UI, the evaluator and the benchmarks all go through :class:`QAService`, so they
+answer identically.
+"""
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa.answer.answerer import AnswerConfig, Answerer
+from qa.config import DEFAULT_CORPUS, DEFAULT_INDEX_DIR, ChunkParams
+from qa.embed.model import Embedder
+from qa.errors import IndexError_
+from qa.index.builder import BuildReport, IndexBuilder
+from qa.index.store import IndexStore, read_manifest
+from qa.retrieve.hybrid import Filters, HybridRetriever, RetrievalMode
+from qa.types import Answer
+
+#: Longest question that is embedded and searched; longer input is cut (and the answer says so).
+MAX_QUESTION_CHARS = 2000
+UPLOADS = "uploads"
+
+
+@dataclass
+class Question:
+    """One question to answer; ``history`` holds earlier questions of the same conversation."""
+
+    text: str
+    id: str = ""
+    history: tuple[str, ...] = ()
+
+
+def check_model(index_dir: Path, embedder: Embedder) -> None:
+    """Refuse an index built with a different model than ``embedder``'s."""
+    manifest = read_manifest(index_dir)
+    if manifest is None:
+        return
+    built = manifest.get("model", {})
+    if built.get("model_id") != embedder.info.model_id or built.get("dim") != embedder.info.dim:
+        raise IndexError_(
+            f"the index in {index_dir} was built with model {built.get('model_id')} (dim {built.get('dim')}), "
+            f"but this run uses {embedder.info.model_id} (dim {embedder.info.dim}). Use the same --model, "
+            f"or rebuild the index with this model: `qa index --rebuild --model ... --index-dir {index_dir}`"
+        )
+
+
+class QAService:
+    """Open the index in ``index_dir`` (building it from ``corpus`` first if there is none) and answer.
+
+    Args:
+        index_dir: Where the index lives (default ``index/``).
+        corpus: Article folders or files (default ``seeds/``); used when building.
+        model: A local sentence-transformers model folder; None for the model the index was built
+            with, or the default model when there is no index yet.
+        progress: Show progress bars while building (default True).
+        build: Build the index when it is missing (default True).
+        mode: Retrieval mode: ``hybrid`` (default), ``dense`` or ``bm25``.
+        answer_config: Answering knobs (default: the calibrated ones).
+    """
+
+    def __init__(self, index_dir: Path | str = DEFAULT_INDEX_DIR, corpus: Iterable[Path | str] = (DEFAULT_CORPUS,),
+                 model: str | Path | None = None, progress: bool = True, build: bool = True,
+                 mode: RetrievalMode | str = RetrievalMode.HYBRID, answer_config: AnswerConfig | None = None,
+                 chunk_params: ChunkParams | None = None) -> None:
+        self.index_dir = Path(index_dir)
+        self.corpus = [Path(p) for p in corpus]
+        self.progress = progress
+        self.chunk_params = chunk_params
+        manifest = read_manifest(self.index_dir)
+        if model is None and manifest is not None:
+            recorded = manifest.get("model", {}).get("path")
+            if recorded and Path(recorded).is_dir():
+                model = recorded
+        self.embedder = Embedder(model)
+        self.last_build: BuildReport | None = None
+        if manifest is None:
+            if not build:
+                raise IndexError_(f"no index in {self.index_dir}; build one with `qa index`")
+            self.last_build = self.builder().run(self.corpus_paths(), self.index_dir)
+        check_model(self.index_dir, self.embedder)
+        self.mode = RetrievalMode.parse(mode)
+        self.answer_config = answer_config
+        self._load()
+
+    def builder(self) -> IndexBuilder:
+        return IndexBuilder(self.embedder, self.chunk_params, progress=self.progress)
+
+    def corpus_paths(self) -> list[Path]:
+        """The corpus plus the articles uploaded through the UI."""
+        up = self.index_dir / UPLOADS
+        return self.corpus + ([up] if up.is_dir() and any(up.iterdir()) else [])
+
+    def _load(self) -> None:
+        self.store = IndexStore.open(self.index_dir)
+        self.retriever = HybridRetriever(self.store, self.embedder, mode=self.mode)
+        self.answerer = Answerer(self.store, self.answer_config)
+
+    def update(self, rebuild: bool = False) -> BuildReport:
+        """Bring the index up to date with the corpus (incrementally) and reload it."""
+        report = self.builder().run(self.corpus_paths(), self.index_dir, rebuild=rebuild)
+        self.last_build = report
+        if not report.noop:
+            self._load()
+        return report
+
+    def add_files(self, files: Iterable[Path], names: Iterable[str] | None = None) -> BuildReport:
+        """Copy article files into ``<index_dir>/uploads/`` and index them incrementally."""
+        up = self.index_dir / UPLOADS
+        up.mkdir(parents=True, exist_ok=True)
+        names = list(names) if names is not None else None
+        for i, f in enumerate(files):
+            name = Path(names[i] if names else Path(f).name).name
+            shutil.copyfile(f, up / name)
+        return self.update()
+
+    def ask(self, question: str | Question, k: int = 10, filters: Filters | None = None,
+            mode: RetrievalMode | str | None = None, query_vector=None) -> Answer:
+        """Answer one question."""
+        q = question if isinstance(question, Question) else Question(question)
+        t0 = time.perf_counter()
+        query = " ".join(q.text.split())[:MAX_QUESTION_CHARS]
+        if not query:
+            return Answer(id=q.id, question=q.text, answer="Please ask a question.", abstained=True,
+                          error="empty question", timing_ms={"retrieve": 0.0, "answer": 0.0, "total": 0.0})
+        t = time.perf_counter()
+        res = self.retriever.run(query, k=max(k, 10), filters=filters, mode=mode, query_vector=query_vector)
+        t_ret = (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
+        ans = self.answerer.run(q.text, res.passages, res.query_vector, qid=q.id, query=query)
+        t_ans = (time.perf_counter() - t) * 1000
+        ans.timing_ms = {"retrieve": t_ret, "answer": t_ans, "total": (time.perf_counter() - t0) * 1000,
+                         **{f"retrieve_{k_}": v for k_, v in res.timing_ms.items()}}
+        return ans
+
+    def ask_many(self, questions: Iterable[Question], k: int = 10, filters: Filters | None = None,
+                 batch_size: int = 64) -> Iterator[Answer]:
+        """Answer questions in order, embedding them in batches; yields as each is answered."""
+        batch: list[Question] = []
+        for q in questions:
+            batch.append(q)
+            if len(batch) >= batch_size:
+                yield from self._answer_batch(batch, k, filters)
+                batch = []
+        if batch:
+            yield from self._answer_batch(batch, k, filters)
+
+    def _answer_batch(self, batch: list[Question], k: int, filters: Filters | None) -> Iterator[Answer]:
+        texts = [" ".join(q.text.split())[:MAX_QUESTION_CHARS] for q in batch]
+        nonempty = [i for i, t in enumerate(texts) if t]
+        vecs = self.retriever.embed([texts[i] for i in nonempty]) if nonempty else []
+        vec_of = {i: vecs[j] for j, i in enumerate(nonempty)}
+        for i, q in enumerate(batch):
+            yield self.ask(q, k=k, filters=filters, query_vector=vec_of.get(i))

@@ -1,0 +1,1 @@
+"""Presentation: the JSON shape, the CLI and the chat UI."""

@@ -1,0 +1,154 @@
+"""``qa batch``: answer a file of questions, writing each record as soon as it is answered.
+
+Input: ``.txt`` (one question a line; blank lines skipped), ``.jsonl`` (objects with ``question``
+and optional ``id``) or ``.csv`` (a ``question`` column, optional ``id``). A bad line never stops
+the batch: it becomes a record with an ``error`` field.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa.errors import QAError
+from qa.pipeline import Question
+from qa.present.serialize import answer_to_dict
+from qa.types import Answer
+
+
+@dataclass
+class BadLine:
+    """An input record that holds no usable question."""
+
+    id: str
+    raw: str
+    error: str
+
+
+def read_questions(path: Path) -> Iterator[Question | BadLine]:
+    """Yield the questions of ``path`` in order (and :class:`BadLine` for unusable records)."""
+    if not path.is_file():
+        raise QAError(f"no such question file: {path}")
+    raw = path.read_bytes().decode("utf-8", errors="replace")
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        for n, line in enumerate(raw.splitlines(), start=1):
+            if not line.strip():
+                continue
+            qid = f"line-{n}"
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield BadLine(qid, line[:200], f"line {n}: not valid JSON ({exc.msg})")
+                continue
+            if not isinstance(rec, dict) or not isinstance(rec.get("question"), str):
+                yield BadLine(str(rec.get("id", qid)) if isinstance(rec, dict) else qid, line[:200],
+                              f"line {n}: no 'question' string")
+                continue
+            yield Question(text=rec["question"], id=str(rec.get("id", qid)))
+    elif suffix == ".csv":
+        reader = csv.DictReader(io.StringIO(raw))
+        if not reader.fieldnames or "question" not in [f.strip().lower() for f in reader.fieldnames]:
+            raise QAError(f"{path}: a CSV question file needs a 'question' column (found: {reader.fieldnames})")
+        for n, row in enumerate(reader, start=2):
+            row = {(k or "").strip().lower(): v for k, v in row.items()}
+            q = row.get("question")
+            qid = (row.get("id") or "").strip() or f"row-{n}"
+            if q is None or not q.strip():
+                yield BadLine(qid, json.dumps(row)[:200], f"row {n}: empty question")
+                continue
+            yield Question(text=q, id=qid)
+    else:
+        for n, line in enumerate(raw.splitlines(), start=1):
+            if line.strip():
+                yield Question(text=line.strip(), id=f"q{n}")
+
+
+class _Writer:
+    def __init__(self, fh, fmt: str) -> None:
+        self.fh, self.fmt = fh, fmt
+        self._csv = None
+        if fmt == "csv":
+            self._csv = csv.writer(fh)
+            self._csv.writerow(["id", "question", "answer", "abstained", "citations", "top_doc", "error"])
+        elif fmt == "md":
+            fh.write("# Answers\n\n")
+
+    def write(self, rec: dict) -> None:
+        if self.fmt == "jsonl":
+            self.fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        elif self.fmt == "csv":
+            cites = " | ".join(f"[{c['n']}] {c['doc_id']}: {c['quote']}" for c in rec.get("citations", []))
+            top = rec["passages"][0]["doc_id"] if rec.get("passages") else ""
+            self._csv.writerow([rec["id"], rec["question"], rec["answer"], rec["abstained"], cites, top,
+                                rec.get("error", "")])
+        else:
+            self.fh.write(f"## {rec['id']}: {_md(rec['question'])}\n\n{_md(rec['answer'])}\n\n")
+            for c in rec.get("citations", []):
+                who = ", ".join(x for x in (c.get("source"), c.get("date")) if x)
+                self.fh.write(f"- [{c['n']}] *{_md(c['title'])}*{' (' + who + ')' if who else ''}: “{_md(c['quote'])}”\n")
+            if rec.get("error"):
+                self.fh.write(f"- error: {_md(rec['error'])}\n")
+            self.fh.write("\n")
+        self.fh.flush()
+
+
+def _md(text: str) -> str:
+    return text.replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _bad_record(bad: BadLine) -> dict:
+    ans = Answer(id=bad.id, question=bad.raw, answer="", abstained=True, error=bad.error,
+                 timing_ms={"retrieve": 0.0, "answer": 0.0, "total": 0.0})
+    return answer_to_dict(ans)
+
+
+def run_batch(svc, file: Path, output: Path | None, fmt: str | None, k: int = 10, filters=None,
+              batch_size: int = 64, progress: bool = True) -> int:
+    """Answer every question in ``file``; returns the exit code (0, or 1 if any record failed)."""
+    from tqdm.auto import tqdm
+
+    if fmt is None:
+        fmt = output.suffix.lower().lstrip(".") if output is not None else "jsonl"
+        fmt = fmt if fmt in {"jsonl", "csv", "md"} else "jsonl"
+    items = list(read_questions(Path(file)))
+    out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
+    writer = _Writer(out, fmt)
+    failed = 0
+    try:
+        bar = tqdm(total=len(items), desc="answering", unit="q", disable=not progress, file=sys.stderr)
+        pending: list[Question] = []
+
+        def flush():
+            nonlocal failed
+            for ans in svc.ask_many(pending, k=k, filters=filters, batch_size=batch_size):
+                rec = answer_to_dict(ans)
+                failed += bool(ans.error)
+                writer.write(rec)
+                bar.update(1)
+            pending.clear()
+
+        for item in items:
+            if isinstance(item, BadLine):
+                flush()
+                writer.write(_bad_record(item))
+                failed += 1
+                bar.update(1)
+            else:
+                pending.append(item)
+                if len(pending) >= batch_size:
+                    flush()
+        flush()
+        bar.close()
+    finally:
+        if output:
+            out.close()
+    if progress:
+        print(f"answered {len(items) - failed} of {len(items)} questions"
+              + (f"; {failed} could not be answered (see their 'error' field)" if failed else "")
+              + (f"; wrote {output}" if output else ""), file=sys.stderr)
+    return 0

@@ -1,0 +1,1 @@
+"""Retrieval: dense (FAISS) and lexical (BM25) search fused by reciprocal rank."""
