@@ -56,18 +56,22 @@ class TokenChunker:
     def run(self, text: str) -> list[ChunkSpan]:
         """Return the chunks of ``text`` as exact ``(start, end)`` spans, in order."""
         spans: list[ChunkSpan] = []
-        cursor = 0
+        prev_start, prev_end = -1, 0
         for doc in self._splitter.create_documents([text]):
             piece = doc.page_content
-            start = doc.metadata.get("start_index", -1)
-            if start < 0 or text[start:start + len(piece)] != piece:
-                start = text.find(piece, max(0, cursor - len(piece)))
-                if start < 0:
-                    start = text.find(piece)
+            # Chunks come in order and leave no gap: each starts after the previous start and no later
+            # than the previous end (plus white space). The latest match in that window is the true
+            # one even in repetitive text, where langchain's own start_index can be off.
+            limit = prev_end
+            while limit < len(text) and text[limit].isspace():
+                limit += 1
+            start = text.rfind(piece, prev_start + 1, limit + len(piece))
+            if start < 0:
+                start = text.find(piece, prev_start + 1)
             if start < 0:  # cannot happen for a splitter that only cuts, but never emit a wrong span
                 continue
             spans.append(ChunkSpan(start, start + len(piece)))
-            cursor = start + 1
+            prev_start, prev_end = start, start + len(piece)
         return spans
 
 

@@ -67,7 +67,8 @@ def read_html_file(path: Path, doc_id: str, data: bytes, issues: list[IngestIssu
     if html is None:
         return []
     try:
-        doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, as_dict=True)
+        doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False)
+        doc = doc.as_dict() if doc is not None and hasattr(doc, "as_dict") else doc
     except Exception as exc:  # trafilatura raises many types on malformed markup
         issues.append(IngestIssue(str(path), f"HTML could not be parsed ({exc}); skipped"))
         return []

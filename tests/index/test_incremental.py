@@ -1,0 +1,63 @@
+"""Re-indexing embeds only what changed; an unchanged corpus embeds nothing."""
+from __future__ import annotations
+
+from qa.index.builder import IndexBuilder
+from qa.index.store import IndexStore
+
+NEW = "Regulators opened an inquiry into the merger on Friday. The review may take up to six months, a spokesperson said."
+
+
+def _build(emb, corpus, ix):
+    return IndexBuilder(emb, progress=False).run([corpus], ix)
+
+
+def _snapshot(ix):
+    s = IndexStore.open(ix)
+    return {a.doc_id: a.content_hash for a in s.articles}, s
+
+
+def test_incremental_add_change_delete(tmp_path, seeds_copy, counting_embedder):
+    ix = tmp_path / "ix"
+    first = _build(counting_embedder, seeds_copy, ix)
+    assert len(first.added) == 5 and counting_embedder.encoded
+    before, store_before = _snapshot(ix)
+    vec_before = {cid: store_before.data.chunk_vectors[i].copy() for i, cid in enumerate(store_before.data.chunk_ids)}
+
+    counting_embedder.encoded.clear()
+    again = _build(counting_embedder, seeds_copy, ix)
+    assert again.noop and counting_embedder.encoded == []
+
+    (seeds_copy / "new_article.txt").write_text(NEW)
+    counting_embedder.encoded.clear()
+    rep = _build(counting_embedder, seeds_copy, ix)
+    assert rep.added == ["new_article"] and rep.changed == [] and rep.removed == []
+    assert counting_embedder.encoded and all(t in f"new_article\n{NEW}" or t in NEW or NEW.startswith(t.split("\n")[-1])
+                                             for t in counting_embedder.encoded)
+    assert all("Microsoft" not in t for t in counting_embedder.encoded)
+
+    changed = seeds_copy / "004_1af9b507d74bec4a.txt"
+    changed.write_text(changed.read_text().replace("Six years later,", "Six years later, the deal closed on Thursday and,"))
+    counting_embedder.encoded.clear()
+    rep = _build(counting_embedder, seeds_copy, ix)
+    assert rep.changed == ["004_1af9b507d74bec4a"] and rep.added == []
+    after, store = _snapshot(ix)
+    art = store.article("004_1af9b507d74bec4a")
+    assert any("deal closed on Thursday" in t for t in counting_embedder.encoded)
+    assert all(art.text.find(t.split("\n", 1)[-1]) >= 0 for t in counting_embedder.encoded)
+    # unchanged articles keep their exact vectors
+    for i, cid in enumerate(store.data.chunk_ids):
+        if cid.startswith("000_"):
+            assert (store.data.chunk_vectors[i] == vec_before[cid]).all()
+
+    (seeds_copy / "001_5488d1fe02dc7f45.txt").unlink()
+    counting_embedder.encoded.clear()
+    rep = _build(counting_embedder, seeds_copy, ix)
+    assert rep.removed == ["001_5488d1fe02dc7f45"] and counting_embedder.encoded == []
+    after, store = _snapshot(ix)
+    assert "001_5488d1fe02dc7f45" not in after and "new_article" in after
+    assert all(not cid.startswith("001_") for cid in store.data.chunk_ids)
+    assert store.data.dense.ntotal == len(store.data.chunk_ids) == store.data.lexical.size
+    # sentence rows still line up with their chunks after splicing reused and new blocks
+    for row in range(len(store.data.chunk_ids)):
+        for s in store.chunk_sentence_rows(row):
+            assert store.sentence(s)[0].doc_id == store.chunk_article(row).doc_id

@@ -1,0 +1,64 @@
+"""Hybrid retrieval: fusion, filters before ranking, provenance, and the LangChain interface."""
+from __future__ import annotations
+
+import pytest
+from langchain_core.documents import Document
+
+from qa.retrieve.fusion import rrf
+from qa.retrieve.hybrid import Filters, HybridRetriever, RetrievalMode
+from qa.retrieve.langchain import QARetriever
+
+
+def test_rrf_matches_formula():
+    fused = rrf([[1, 2, 3], [3, 1]], k=60)
+    assert fused[1] == pytest.approx(1 / 61 + 1 / 62)
+    assert fused[3] == pytest.approx(1 / 63 + 1 / 61)
+    assert fused[2] == pytest.approx(1 / 62)
+    assert sorted(fused, key=fused.get, reverse=True)[0] == 1
+
+
+def test_mode_parse_lists_valid_values():
+    with pytest.raises(ValueError, match="hybrid, dense, bm25"):
+        RetrievalMode.parse("sparse")
+
+
+def test_provenance_and_modes(service):
+    r = service.retriever
+    hyb = r.run("Until which year have Microsoft's IP rights been extended?", k=10)
+    assert len(hyb.passages) == 10
+    top = hyb.passages[0]
+    assert "2032" in top.text and top.dense_rank is not None and top.bm25_rank is not None
+    assert [p.rank for p in hyb.passages] == list(range(1, 11))
+    assert all(a.score >= b.score for a, b in zip(hyb.passages, hyb.passages[1:]))
+    dense = r.run("Until which year have Microsoft's IP rights been extended?", k=5, mode="dense")
+    assert all(p.bm25_rank is None for p in dense.passages)
+    bm25 = r.run("extended until 2032", k=5, mode="bm25")
+    assert all(p.dense_rank is None and p.bm25_score > 0 for p in bm25.passages)
+
+
+def test_no_duplicate_passages(service):
+    res = service.retriever.run("Microsoft OpenAI partnership", k=30)
+    texts = [p.text for p in res.passages]
+    assert len(texts) == len(set(texts))
+
+
+def test_filters_apply_before_ranking(service):
+    r: HybridRetriever = service.retriever
+    res = r.run("Microsoft investment", k=10, filters=Filters(sources=("heise",)))
+    assert res.passages and {p.doc_id for p in res.passages} == {"003_0671461e846e04f9"}
+    res = r.run("Microsoft investment", k=10, filters=Filters(date_from="2025-05-12", date_to="2025-12-31"))
+    assert {p.date for p in res.passages} <= {"2025-05-12", "2025-08-06"} and res.passages
+    assert r.run("Microsoft", filters=Filters(sources=("nobody",))).passages == []
+    with pytest.raises(ValueError, match="YYYY-MM-DD"):
+        Filters(date_from="May 2025")
+
+
+def test_langchain_invoke(service):
+    lc = QARetriever(retriever=service.retriever, k=3)
+    docs = lc.invoke("Until which year have Microsoft's IP rights been extended?")
+    assert len(docs) == 3 and all(isinstance(d, Document) for d in docs)
+    assert "2032" in docs[0].page_content
+    md = docs[0].metadata
+    assert {"doc_id", "chunk_id", "start", "end", "title", "source", "date", "dense_rank", "bm25_rank"} <= set(md)
+    art = service.store.article(md["doc_id"])
+    assert art.text[md["start"]:md["end"]] == docs[0].page_content
