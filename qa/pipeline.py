@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import shutil
 import time
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from qa.answer.answerer import AnswerConfig, Answerer
+from qa.answer.question import resolve_followup
 from qa.config import DEFAULT_CORPUS, DEFAULT_INDEX_DIR, ChunkParams
 from qa.embed.model import Embedder
 from qa.errors import IndexError_
@@ -23,6 +25,30 @@ from qa.types import Answer
 #: Longest question that is embedded and searched; longer input is cut (and the answer says so).
 MAX_QUESTION_CHARS = 2000
 UPLOADS = "uploads"
+
+
+def safe_text(text: str) -> str:
+    """``text`` with lone surrogates (undecodable bytes from a terminal or file) made U+FFFD.
+
+    Tokenizers and UTF-8 output both fail on them, so they must not get past the door.
+    """
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:  # bytes smuggled in by surrogateescape (argv, file names): decode them for real
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text)
+
+
+def clean_question(text: str) -> str:
+    """The text that is searched for a question: control and invisible format characters
+    removed, white space collapsed, cut to :data:`MAX_QUESTION_CHARS`."""
+    text = safe_text(text)
+    text = "".join(" " if unicodedata.category(c) in ("Cc", "Cf") else c for c in text)
+    return " ".join(text.split())[:MAX_QUESTION_CHARS]
 
 
 @dataclass
@@ -60,12 +86,14 @@ class QAService:
         build: Build the index when it is missing (default True).
         mode: Retrieval mode: ``hybrid`` (default), ``dense`` or ``bm25``.
         answer_config: Answering knobs (default: the calibrated ones).
+        chunk_params: Chunking parameters for builds (default :class:`~qa.config.ChunkParams`).
+        embedder: An already loaded :class:`~qa.embed.model.Embedder` to share (default: load ``model``).
     """
 
     def __init__(self, index_dir: Path | str = DEFAULT_INDEX_DIR, corpus: Iterable[Path | str] = (DEFAULT_CORPUS,),
                  model: str | Path | None = None, progress: bool = True, build: bool = True,
                  mode: RetrievalMode | str = RetrievalMode.HYBRID, answer_config: AnswerConfig | None = None,
-                 chunk_params: ChunkParams | None = None) -> None:
+                 chunk_params: ChunkParams | None = None, embedder: Embedder | None = None) -> None:
         self.index_dir = Path(index_dir)
         self.corpus = [Path(p) for p in corpus]
         self.progress = progress
@@ -75,7 +103,7 @@ class QAService:
             recorded = manifest.get("model", {}).get("path")
             if recorded and Path(recorded).is_dir():
                 model = recorded
-        self.embedder = Embedder(model)
+        self.embedder = embedder if embedder is not None else Embedder(model)
         self.last_build: BuildReport | None = None
         if manifest is None:
             if not build:
@@ -117,21 +145,34 @@ class QAService:
             shutil.copyfile(f, up / name)
         return self.update()
 
+    @staticmethod
+    def _query(q: Question) -> str:
+        """The text actually searched: the cleaned question, with a follow-up's subject borrowed
+        from the previous turn (see :func:`qa.answer.question.resolve_followup`)."""
+        query = clean_question(q.text)
+        if query and q.history:
+            query = clean_question(resolve_followup(query, tuple(clean_question(h) for h in q.history)))
+        return query
+
     def ask(self, question: str | Question, k: int = 10, filters: Filters | None = None,
             mode: RetrievalMode | str | None = None, query_vector=None) -> Answer:
         """Answer one question."""
         q = question if isinstance(question, Question) else Question(question)
         t0 = time.perf_counter()
-        query = " ".join(q.text.split())[:MAX_QUESTION_CHARS]
+        text = safe_text(q.text)
+        query = self._query(q)
         if not query:
-            return Answer(id=q.id, question=q.text, answer="Please ask a question.", abstained=True,
+            return Answer(id=q.id, question=text, answer="Please ask a question.", abstained=True,
                           error="empty question", timing_ms={"retrieve": 0.0, "answer": 0.0, "total": 0.0})
         t = time.perf_counter()
         res = self.retriever.run(query, k=max(k, 10), filters=filters, mode=mode, query_vector=query_vector)
         t_ret = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
-        ans = self.answerer.run(q.text, res.passages, res.query_vector, qid=q.id, query=query)
+        ans = self.answerer.run(text, res.passages, res.query_vector, qid=q.id, query=query)
         t_ans = (time.perf_counter() - t) * 1000
+        if len(" ".join(text.split())) > MAX_QUESTION_CHARS:
+            ans.notes.append(f"the question is {len(text):,} characters long; only its first "
+                             f"{MAX_QUESTION_CHARS:,} were searched")
         ans.timing_ms = {"retrieve": t_ret, "answer": t_ans, "total": (time.perf_counter() - t0) * 1000,
                          **{f"retrieve_{k_}": v for k_, v in res.timing_ms.items()}}
         return ans
@@ -149,7 +190,7 @@ class QAService:
             yield from self._answer_batch(batch, k, filters)
 
     def _answer_batch(self, batch: list[Question], k: int, filters: Filters | None) -> Iterator[Answer]:
-        texts = [" ".join(q.text.split())[:MAX_QUESTION_CHARS] for q in batch]
+        texts = [self._query(q) for q in batch]
         nonempty = [i for i, t in enumerate(texts) if t]
         vecs = self.retriever.embed([texts[i] for i in nonempty]) if nonempty else []
         vec_of = {i: vecs[j] for j, i in enumerate(nonempty)}

@@ -66,9 +66,7 @@ def service(seeds_index, embedder):
     """A QAService over the session's seeds index, sharing the loaded model."""
     from qa.pipeline import QAService
 
-    svc = QAService(index_dir=seeds_index, corpus=[SEEDS], progress=False, build=False)
-    svc.embedder._model = embedder.model  # share the already-loaded weights
-    return svc
+    return QAService(index_dir=seeds_index, corpus=[SEEDS], progress=False, build=False, embedder=embedder)
 
 
 @pytest.fixture

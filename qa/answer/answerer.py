@@ -1,12 +1,45 @@
-"""Compose a cited answer from the retrieved passages' sentences (first version: best sentence)."""
+"""Compose a cited answer from the sentences of the retrieved passages. No LLM: every word claimed
+is a sentence of an article, or a phrase read off one.
+
+Steps: score each sentence of the top passages (dense similarity from vectors computed at build
+time, idf-weighted overlap with the question, and whether it holds the kind of thing asked for);
+compute a support score for the best one and abstain below a calibrated threshold; read a short
+lead phrase off the sentence; look for other articles that agree (cite together) or give a
+different value for the same thing (say that the sources differ); fill the templates.
+"""
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from qa.answer import compose
+from qa.answer.extract import (
+    Phrase,
+    find_amounts,
+    find_dates,
+    find_list,
+    find_names,
+    noun_phrase,
+    person_near,
+    polarity,
+    same_value,
+)
+from qa.answer.question import AnswerType, QuestionAnalysis, analyze
 from qa.index.store import IndexStore
-from qa.types import Answer, Citation, Passage
+from qa.types import Answer, Article, Passage
+
+CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+
+
+def _calibrated_threshold(default: float = 0.4) -> float:
+    try:
+        return float(json.loads(CALIBRATION_FILE.read_text())["abstain_threshold"])
+    except (OSError, KeyError, ValueError, TypeError):
+        return default
 
 
 @dataclass(frozen=True)
@@ -14,32 +47,344 @@ class AnswerConfig:
     """Answering knobs.
 
     Attributes:
-        abstain_threshold: Below this support score the answer abstains (default 0.35).
+        abstain_threshold: Answers whose support is below this abstain. Default: the value
+            calibrated on eval/qa.jsonl and stored in ``qa/answer/calibration.json``.
+        passages: How many top passages to read sentences from (default 8).
+        max_citations: At most this many cited sentences per answer (default 4).
+        w_dense, w_lex, w_type, w_rank: Sentence score weights (dense similarity, idf-weighted
+            term overlap, answer-type match, passage rank prior).
     """
 
-    abstain_threshold: float = 0.35
+    abstain_threshold: float = -1.0
+    passages: int = 8
+    max_citations: int = 4
+    w_dense: float = 0.5
+    w_lex: float = 0.35
+    w_type: float = 0.15
+    w_rank: float = 0.05
+    untyped_support: float = 0.75
+    non_statement_factor: float = 0.85
+
+    def threshold(self) -> float:
+        return self.abstain_threshold if self.abstain_threshold >= 0 else _calibrated_threshold()
+
+
+@dataclass
+class Candidate:
+    """A sentence of a retrieved passage with its scores and the phrase it offers."""
+
+    row: int
+    article: Article
+    start: int
+    end: int
+    passage_rank: int
+    dense: float = 0.0
+    lex: float = 0.0
+    score: float = 0.0
+    phrase: Phrase | None = None
+    near: bool = False
+
+    @property
+    def text(self) -> str:
+        return self.article.text[self.start:self.end]
+
+
+#: Words that say what kind of answer is wanted rather than what it is about ("What is X worth?").
+TYPE_CUES = {
+    AnswerType.AMOUNT: frozenset("worth valued valuation value cost costs price priced much many amount sum total big large".split()),
+    AnswerType.DATE: frozenset("year years date dates day month until since long ago time".split()),
+    AnswerType.PERSON: frozenset("person people name".split()),
+}
+_WINDOW = 16  # tokens either side of a phrase in which a focus word ties the value to the question
+
+_TYPED = {AnswerType.AMOUNT, AnswerType.DATE, AnswerType.PERSON, AnswerType.ORG, AnswerType.LIST, AnswerType.THING}
 
 
 class Answerer:
-    """Pick the best supported sentence among the passages and cite it."""
+    """Build an :class:`~qa.types.Answer` from retrieved passages.
+
+    Args:
+        store: The loaded index (articles, sentence offsets and sentence vectors).
+        config: Answering knobs (default :class:`AnswerConfig`).
+    """
 
     def __init__(self, store: IndexStore, config: AnswerConfig | None = None) -> None:
         self.store = store
         self.config = config or AnswerConfig()
+        self.threshold = self.config.threshold()
 
+    # -- scoring ---------------------------------------------------------------------------------
+    def _candidates(self, passages: list[Passage], qvec: np.ndarray | None) -> list[Candidate]:
+        seen: set[int] = set()
+        out: list[Candidate] = []
+        for p in passages[: self.config.passages]:
+            row = self.store.chunk_row.get(p.chunk_id)
+            if row is None:
+                continue
+            for s in self.store.chunk_sentence_rows(row):
+                if s in seen:
+                    continue
+                seen.add(s)
+                art, start, end = self.store.sentence(s)
+                out.append(Candidate(s, art, start, end, p.rank))
+        if out and qvec is not None:
+            vecs = np.asarray(self.store.data.sentence_vectors[[c.row for c in out]])
+            for c, v in zip(out, vecs @ np.asarray(qvec, dtype=np.float32)):
+                c.dense = float(v)
+        return out
+
+    def _phrase(self, c: Candidate, qa_: QuestionAnalysis) -> Phrase | None:
+        text = c.text
+        t = qa_.type
+        if t is AnswerType.AMOUNT:
+            found = find_amounts(text, counts=bool(qa_.extras.get("count")))
+            if qa_.extras.get("percent"):
+                found = [p for p in found if p.kind == "percent"]
+            elif qa_.extras.get("count"):
+                found = [p for p in found if p.kind == "number"]
+            return self._nearest(found, text)
+        if t is AnswerType.DATE:
+            found = find_dates(text)
+            if not found:
+                return None
+            ql = " ".join(qa_.terms)
+            pref = [p for p in found if p.text.lower().startswith(("until", "through", "till"))] if "until" in ql or \
+                "long" in ql else []
+            return self._nearest(pref or found, text)
+        if t is AnswerType.PERSON:
+            roles = tuple(w for w in qa_.terms if w.lower() not in {e.lower() for e in qa_.entities}) + tuple(
+                e for e in qa_.entities if e.isupper())
+            return person_near(text, roles, exclude=tuple(e for e in qa_.entities if not e.isupper()))
+        if t is AnswerType.ORG:
+            names = find_names(text, exclude=qa_.entities)
+            return names[0] if names else None
+        if t is AnswerType.LIST:
+            found = find_list(text)
+            if found is None and qa_.head_noun:
+                return noun_phrase(text, qa_.head_noun)
+            return found
+        if t is AnswerType.THING and qa_.head_noun:
+            return noun_phrase(text, qa_.head_noun)
+        return None
+
+    def _focus_positions(self, text: str) -> list[int]:
+        lexical = self.store.data.lexical
+        out = []
+        for m in _TERM.finditer(text):
+            stem = lexical.stem(re.sub(r"['’]s$", "", m.group(0)))
+            # "partner" ~ "partnership": a shared stem prefix of 5+ letters counts as the same word
+            if stem in self._focus or any(len(f) >= 5 and (stem.startswith(f) or f.startswith(stem) and len(stem) >= 5)
+                                          for f in self._focus):
+                out.append(m.start())
+        return out
+
+    def _near_focus(self, phrase: Phrase, text: str) -> bool:
+        """Whether a focus word of the question lies within a few words of ``phrase``."""
+        if not self._focus:
+            return True
+        lo = max(0, phrase.start - 1)
+        before = text[:lo].split()[-_WINDOW:]
+        after = text[phrase.end:].split()[:_WINDOW]
+        window = " ".join(before + [phrase.text] + after)
+        return bool(self._focus_positions(window))
+
+    def _nearest(self, found: list[Phrase], text: str) -> Phrase | None:
+        if not found:
+            return None
+        pos = self._focus_positions(text)
+        if not pos:
+            return found[0]
+        return min(found, key=lambda p: min(abs(p.start - x) for x in pos))
+
+    def _score(self, cands: list[Candidate], qa_: QuestionAnalysis, query: str) -> None:
+        lexical = self.store.data.lexical
+        cues = TYPE_CUES.get(qa_.type, frozenset())
+        terms = list(dict.fromkeys(t for t in _terms(query) if t not in cues))
+        entity_set = {e.lower() for e in qa_.entities}
+        self._focus = {lexical.stem(t) for t in terms if t not in entity_set}
+        idf = lexical.idf(terms) if terms else {}
+        stems = {t: lexical.stem(t) for t in terms}
+        total = sum(idf.values()) or 1.0
+        for c in cands:
+            sent_stems = {lexical.stem(w) for w in _terms(c.text)}
+            c.lex = sum(idf[t] for t in terms if stems[t] in sent_stems) / total
+            c.phrase = self._phrase(c, qa_) if qa_.type in _TYPED else None
+            c.near = c.phrase is not None and self._near_focus(c.phrase, c.text)
+            if qa_.type not in _TYPED:
+                type_match = 1.0
+            else:
+                type_match = 1.0 if c.near else 0.5 if c.phrase is not None else 0.0
+            c.score = (self.config.w_dense * c.dense + self.config.w_lex * c.lex + self.config.w_type * type_match
+                       + self.config.w_rank / (1 + c.passage_rank))
+            if not _is_statement(c.text, c.article):
+                c.score *= self.config.non_statement_factor
+
+    def support(self, best: Candidate, qa_: QuestionAnalysis, passages: list[Passage]) -> float:
+        """How well the articles support an answer, in [0, 1]: similarity and term coverage of the
+        best sentence, discounted when names or numbers of the question appear in no passage."""
+        base = 0.5 * max(best.dense, 0.0) + 0.5 * best.lex
+        if qa_.entities:
+            haystack = " ".join(p.text.lower() for p in passages[: self.config.passages])
+            missing = [e for e in qa_.entities if e.lower() not in haystack]
+            base *= 1 - 0.6 * len(missing) / len(qa_.entities)
+        if qa_.type in _TYPED and best.phrase is None:
+            base *= self.config.untyped_support  # asked for a kind of thing no sentence offers
+        return float(base)
+
+    # -- composing -------------------------------------------------------------------------------
     def run(self, question: str, passages: list[Passage], query_vector: np.ndarray | None,
             qid: str = "", query: str | None = None) -> Answer:
-        best = None
-        for p in passages:
-            row = self.store.chunk_row[p.chunk_id]
-            for s in self.store.chunk_sentence_rows(row):
-                score = float(self.store.data.sentence_vectors[s] @ query_vector) if query_vector is not None else 0.0
-                if best is None or score > best[0]:
-                    best = (score, s)
-        if best is None or best[0] < self.config.abstain_threshold:
-            return Answer(id=qid, question=question, answer=f"The articles don't say. ({question})",
-                          abstained=True, passages=passages, query=query)
-        art, start, end = self.store.sentence(best[1])
-        cit = Citation(1, art.doc_id, art.title, art.source, art.date, art.text[start:end], start, end)
-        return Answer(id=qid, question=question, answer=f"{cit.quote} [1]", abstained=False,
-                      citations=[cit], passages=passages, query=query)
+        """Answer ``question`` from ``passages`` (``query`` is the question actually searched)."""
+        query = query or question
+        qa_ = analyze(question)
+        cands = self._candidates(passages, query_vector)
+        self._score(cands, qa_, query)
+        cands.sort(key=lambda c: (-c.score, c.passage_rank, c.row))
+        if not cands:
+            return self._abstain(question, passages, qid, query, 0.0)
+        best = cands[0]
+        if qa_.type in _TYPED and best.phrase is None:
+            # Lead with a phrase when a sentence almost as good offers one, tied to the question if possible.
+            close = [c for c in cands if c.score >= 0.8 * best.score]
+            typed = [c for c in close if c.near] or [c for c in close if c.phrase is not None]
+            if typed:
+                best = typed[0]
+        support = self.support(best, qa_, passages)
+        if support < self.threshold:
+            return self._abstain(question, passages, qid, query, support)
+        book = compose.CitationBook()
+        notes: list[str] = []
+        if qa_.type in _TYPED and best.phrase is not None and qa_.type is not AnswerType.LIST:
+            text = self._typed_answer(best, cands, qa_, book, notes)
+        elif qa_.type is AnswerType.LIST and best.phrase is not None:
+            text = self._list_answer(best, cands, qa_, book)
+        elif qa_.type is AnswerType.YESNO:
+            text = self._yesno_answer(best, cands, book)
+        else:
+            text = self._sentence_answer(best, cands, book)
+        return Answer(id=qid, question=question, answer=text, abstained=False, citations=book.citations,
+                      passages=passages, query=query, support=support, notes=notes)
+
+    def _abstain(self, question, passages, qid, query, support) -> Answer:
+        leads: list[Article] = []
+        for p in passages[:5]:
+            art = self.store.article(p.doc_id)
+            if art not in leads:
+                leads.append(art)
+        return Answer(id=qid, question=question, answer=compose.abstention(question, leads), abstained=True,
+                      passages=passages, query=query, support=support)
+
+    def _related(self, best: Candidate, cands: list[Candidate], floor: float = 0.75) -> list[Candidate]:
+        """Other articles' sentences that speak to the same question nearly as well as the best one."""
+        out = []
+        for c in cands[1:]:
+            if c.article.doc_id == best.article.doc_id or c.score < floor * best.score:
+                continue
+            if c.lex < 0.6 * best.lex:
+                continue
+            out.append(c)
+        return out
+
+    def _comparable(self, best: Candidate, c: Candidate, qa_: QuestionAnalysis) -> bool:
+        """Whether ``c`` states a value for the same thing as ``best``: same kind of value, every
+        name of the question in the sentence, and a focus word of the question next to the value."""
+        if c.phrase is None or not c.near or _kind(c.phrase) != _kind(best.phrase):
+            return False
+        low = c.text.lower()
+        if any(e.lower() not in low for e in qa_.entities):
+            return False
+        return self._near_focus(c.phrase, c.text)
+
+    def _typed_answer(self, best, cands, qa_, book, notes) -> str:
+        others = [c for c in self._related(best, cands) if self._comparable(best, c, qa_)]
+        groups: list[list[Candidate]] = [[best]]
+        for c in others:
+            for g in groups:
+                if same_value(g[0].phrase, c.phrase):
+                    if all(x.article.doc_id != c.article.doc_id for x in g):
+                        g.append(c)
+                    break
+            else:
+                groups.append([c])
+        if len(groups) > 1 and qa_.type in {AnswerType.AMOUNT, AnswerType.DATE}:
+            return self._conflict_answer(groups[:3], qa_, book, notes)
+        agree = groups[0][1: self.config.max_citations]
+        markers = "".join(book.cite(c.article, c.start, c.end) for c in [best] + agree)
+        lines = [f"{compose.lead_case(best.phrase.text)} {markers}."]
+        for c in [best] + agree:
+            lines.append(compose.quote_line(c.article, c.start, c.end, book.cite(c.article, c.start, c.end)))
+        return "\n".join(lines)
+
+    def _conflict_answer(self, groups, qa_, book, notes) -> str:
+        if qa_.wants_latest and all(c.article.date for g in groups for c in g):
+            groups.sort(key=lambda g: max(c.article.date for c in g), reverse=True)
+            head = groups[0]
+            art = max(head, key=lambda c: c.article.date).article
+            marks = "".join(book.cite(c.article, c.start, c.end) for c in head[:2])
+            lines = [f"The sources differ; the most recent, {compose.who(art)} ({compose.human_date(art.date)}), "
+                     f"says {head[0].phrase.text} {marks}. Earlier reports give "
+                     + compose.list_lead([f"{g[0].phrase.text} " + "".join(book.cite(c.article, c.start, c.end)
+                                                                          for c in g[:2]) for g in groups[1:]]) + "."]
+            notes.append("conflict: preferred the most recent article")
+        else:
+            parts = []
+            for g in groups:
+                names = compose.list_lead([compose.who(c.article) for c in g[:2]])
+                marks = "".join(book.cite(c.article, c.start, c.end) for c in g[:2])
+                parts.append(f"{names} {'say' if len(g[:2]) > 1 else 'says'} {g[0].phrase.text} {marks}")
+            lines = ["The sources differ: " + "; ".join(parts) + "."]
+            notes.append("conflict: sources give different values")
+        for g in groups:
+            for c in g[:2]:
+                lines.append(compose.quote_line(c.article, c.start, c.end, book.cite(c.article, c.start, c.end)))
+        return "\n".join(lines)
+
+    def _list_answer(self, best, cands, qa_, book) -> str:
+        m = book.cite(best.article, best.start, best.end)
+        items = list(best.phrase.value) if best.phrase.kind == "list" else [best.phrase.text]
+        raw_items = [x.strip() for x in re.split(r",\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+", best.phrase.text) if x.strip()] \
+            if best.phrase.kind == "list" else items
+        lines = [f"{compose.lead_case(compose.list_lead(raw_items))} {m}."]
+        lines.append(compose.quote_line(best.article, best.start, best.end, m))
+        return "\n".join(lines)
+
+    def _yesno_answer(self, best, cands, book) -> str:
+        m = book.cite(best.article, best.start, best.end)
+        verdict = "Yes" if polarity(best.text) else "No"
+        return f"{verdict}, according to {compose.who(best.article)} {m}.\n" + compose.quote_line(
+            best.article, best.start, best.end, m)
+
+    def _sentence_answer(self, best, cands, book) -> str:
+        m = book.cite(best.article, best.start, best.end)
+        lines = [f"{compose.attribution(best.article)}: “{best.text}” {m}"]
+        extra = [c for c in cands[1:] if c.score >= 0.9 * best.score and c.lex >= 0.7 * best.lex][:1]
+        for c in extra:
+            lines.append(compose.quote_line(c.article, c.start, c.end, book.cite(c.article, c.start, c.end)))
+        return "\n".join(lines)
+
+
+_TERM = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
+
+
+def _is_statement(text: str, article: Article) -> bool:
+    """A sentence that states something: not the headline, a section heading or a rhetorical question."""
+    t = text.rstrip()
+    if t == article.title or t.endswith("?"):
+        return False
+    return t.endswith((".", "!", "\"", "”", "'", "’", ")"))
+
+
+def _kind(p: Phrase) -> str:
+    """Money and bare scaled numbers ("130 billion") compare with each other; percentages apart."""
+    return "amount" if p.kind in {"money", "number"} else p.kind
+
+
+def _terms(text: str) -> list[str]:
+    from qa.answer.question import QUESTION_WORDS
+
+    out = []
+    for w in _TERM.findall(text):
+        w = re.sub(r"['’]s$", "", w).lower()
+        if w not in QUESTION_WORDS and len(w) > 1:
+            out.append(w)
+    return out

@@ -50,6 +50,22 @@ class LexicalIndex:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
 
+    def idf(self, words: list[str]) -> dict[str, float]:
+        """BM25 idf of each word (stemmed as the index is), keyed by the word; unseen words get the maximum."""
+        n = self.size
+        indptr = self._bm25.scores["indptr"]
+        vocab = self._bm25.vocab_dict
+        out = {}
+        for w in words:
+            stem = self._stem.stemWord(w.lower())
+            tid = vocab.get(stem)
+            df = int(indptr[tid + 1] - indptr[tid]) if tid is not None and tid + 1 < len(indptr) else 0
+            out[w] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+        return out
+
+    def stem(self, word: str) -> str:
+        return self._stem.stemWord(word.lower())
+
     @property
     def size(self) -> int:
         return int(self._bm25.scores["num_docs"])

@@ -1,0 +1,83 @@
+"""Templates that turn chosen sentences into a readable, cited answer.
+
+Markers ``[n]`` are numbered 1, 2, 3 in order of first use, every marker has a citation, and every
+citation is used. Each quoted sentence says whose statement it is and when.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from qa.types import Article, Citation
+
+
+def human_date(iso: str | None) -> str | None:
+    """``2025-05-12`` → ``12 May 2025``."""
+    if not iso:
+        return None
+    try:
+        d = dt.date.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return f"{d.day} {d.strftime('%B')} {d.year}"
+
+
+def who(article: Article, max_words: int = 8) -> str:
+    """The outlet, or the article's title (cut to ``max_words``) in quotes when the outlet is unknown."""
+    if article.source:
+        return article.source
+    words = article.title.rstrip("…").split()
+    title = " ".join(words[:max_words]) + ("…" if len(words) > max_words or article.title.endswith("…") else "")
+    return f"“{title}”"
+
+
+def attribution(article: Article) -> str:
+    """"As of 12 May 2025, AInvest reports" / "heise reports" / "“Title” reports"."""
+    when = human_date(article.date)
+    subject = who(article)
+    return f"As of {when}, {subject} reports" if when else f"{subject} reports"
+
+
+@dataclass
+class CitationBook:
+    """Hands out ``[n]`` markers in order of first use, one per distinct sentence."""
+
+    citations: list[Citation] = field(default_factory=list)
+    _by_key: dict[tuple[str, int, int], int] = field(default_factory=dict)
+
+    def cite(self, article: Article, start: int, end: int) -> str:
+        key = (article.doc_id, start, end)
+        if key not in self._by_key:
+            n = len(self.citations) + 1
+            self._by_key[key] = n
+            self.citations.append(Citation(n=n, doc_id=article.doc_id, title=article.title, source=article.source,
+                                           date=article.date, quote=article.text[start:end], start=start, end=end))
+        return f"[{self._by_key[key]}]"
+
+
+def lead_case(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text
+
+
+def quote_line(article: Article, start: int, end: int, marker: str) -> str:
+    return f"{attribution(article)}: “{article.text[start:end]}” {marker}"
+
+
+def list_lead(items: list[str]) -> str:
+    items = [i.strip() for i in items if i.strip()]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def abstention(question: str, leads: list[Article]) -> str:
+    """"The articles don't say …", with the closest articles named as leads (no markers: nothing is claimed)."""
+    q = " ".join(question.split()).rstrip("?.! ")
+    text = f"The articles don't say. I found nothing in them that answers “{q}?”" if q else "The articles don't say."
+    if leads:
+        names = []
+        for a in leads[:3]:
+            meta = ", ".join(x for x in (a.source, human_date(a.date)) if x)
+            names.append(f"“{a.title}”" + (f" ({meta})" if meta else ""))
+        text += " The closest passages, listed below as leads, come from " + list_lead(names) + "."
+    return text

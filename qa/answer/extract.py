@@ -1,0 +1,174 @@
+"""Read a short answer phrase off a sentence: an amount, a date, a name, a list, a noun phrase.
+
+Each finder returns :class:`Phrase` records with offsets *into the sentence*, so the lead phrase is
+always text the cited article really contains. Amounts and years carry a normalised value, which is
+how two sources are found to agree or to differ.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_SCALE = {"trillion": 1e12, "tn": 1e12, "billion": 1e9, "bn": 1e9, "b": 1e9, "million": 1e6, "mn": 1e6, "m": 1e6,
+          "thousand": 1e3, "k": 1e3}
+_AMOUNT = re.compile(
+    r"(?P<cur>(?:US)?\$|€|£|¥|USD\s?|EUR\s?|GBP\s?)?\s?"
+    r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+    r"(?:\s?(?P<scale>trillion|billion|million|thousand|bn|tn|mn|[bmk](?![a-z])))?"
+    r"(?P<cur2>\s(?:US\s)?(?:dollars|euros|pounds|USD|EUR))?"
+    r"(?P<pct>\s?(?:percent|per cent|%))?",
+    re.IGNORECASE,
+)
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
+_DATE = re.compile(
+    rf"\b(?:(?P<prep>until|through|by|since|in|from|before|after|on|as of|till)\s+(?:either\s+.{{0,60}}?\s+or\s+until\s+)?)?"
+    rf"(?P<when>(?:(?:{_MONTHS})\.?\s+\d{{1,2}},?\s+)?(?:(?:{_MONTHS})\.?\s+)?(?:19|20)\d\d"
+    rf"|(?:the\s+)?end of (?:the|this|next) year|year-end|next year|this year"
+    rf"|(?:January|February|March|April|June|July|August|September|October|November|December))\b",
+)
+_NAME = re.compile(r"\b(?:[A-Z][a-z]+|[A-Z]{2,}[a-z]*)(?:[ -](?:[A-Z][a-z]+|[A-Z]{2,}[a-z]*|de|van|von|bin|al))*\b")
+_LIST_CUE = re.compile(r"\b(?:including|includ(?:es|ed)|such as|like|namely|from|with|among them|:)\s+", re.IGNORECASE)
+_PERSON = re.compile(r"[A-Z][a-z]+(?:[ -](?:[A-Z][a-z]+|de|van|von|bin|al)){1,3}")
+_NEGATION = re.compile(r"\b(not|no longer|never|n't|no|neither|nor|without|loses|lost|denied|refused|excluded?)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A phrase inside a sentence: ``sentence[start:end] == text``; ``value`` normalises it."""
+
+    text: str
+    start: int
+    end: int
+    value: float | str | None = None
+    kind: str = ""
+
+
+def find_amounts(sentence: str, counts: bool = False) -> list[Phrase]:
+    """Money, percentages and scaled numbers ("$13 billion", "130 billion", "27 percent").
+
+    A bare number without currency, scale or percent sign is not an amount (it may be a year),
+    unless ``counts`` is set ("how many" questions): then "800 employees" counts, years still not.
+    """
+    out = []
+    for m in _AMOUNT.finditer(sentence):
+        cur, scale, pct = m.group("cur") or m.group("cur2"), m.group("scale"), m.group("pct")
+        if not (cur or scale or pct):
+            bare = m.group("num")
+            noun = re.match(r"\s+[a-z][a-z-]+", sentence[m.end():])
+            if not counts or re.fullmatch(r"(19|20)\d\d", bare) or not noun:
+                continue
+            end = m.end() + noun.end()  # "800 employees": the count with what is counted
+            start = m.start("num")
+            out.append(Phrase(sentence[start:end], start, end, float(bare.replace(",", "")), "number"))
+            continue
+        num = float(m.group("num").replace(",", ""))
+        if pct:
+            kind, value = "percent", num
+        else:
+            mult = _SCALE.get((scale or "").lower().strip(), 1.0)
+            if scale and scale.lower() in {"b", "m", "k"} and not cur:
+                continue  # "5 m" without currency is more likely metres or minutes
+            kind, value = "money" if cur else "number", num * mult
+        start, end = m.start(), m.end()
+        while start < end and sentence[start].isspace():
+            start += 1
+        out.append(Phrase(sentence[start:end], start, end, value, kind))
+    return out
+
+
+def find_dates(sentence: str) -> list[Phrase]:
+    """Years, dates and relative deadlines, with a leading "until/by/since/in" when present."""
+    out = []
+    for m in _DATE.finditer(sentence):
+        when = m.group("when")
+        year = re.search(r"(?:19|20)\d\d", when)
+        value = year.group(0) if year else when.lower()
+        if m.group("prep") and m.group(0).count(" ") <= 5:
+            start = m.start()
+        else:
+            start = m.start("when")
+        out.append(Phrase(sentence[start:m.end()], start, m.end(), value, "date"))
+    return out
+
+
+def find_names(sentence: str, exclude: tuple[str, ...] = ()) -> list[Phrase]:
+    """Capitalised name sequences (people, companies), skipping the sentence's first word alone
+    and names in ``exclude`` (the ones the question already gives)."""
+    excl = {e.lower() for e in exclude}
+    out = []
+    for m in _NAME.finditer(sentence):
+        text = m.group(0)
+        if m.start() == 0 and " " not in text:
+            continue
+        if text.lower() in excl or text.lower().rstrip("s") in excl:
+            continue
+        out.append(Phrase(text, m.start(), m.end(), text.lower(), "name"))
+    return out
+
+
+def person_near(sentence: str, role_terms: tuple[str, ...], exclude: tuple[str, ...] = ()) -> Phrase | None:
+    """The multi-word name closest to a role word of the question ("CEO, Sam Altman")."""
+    names = [p for p in find_names(sentence, exclude) if _PERSON.fullmatch(p.text)]
+    if not names:
+        return None
+    low = sentence.lower()
+    anchors = [m.start() for t in role_terms for m in re.finditer(rf"\b{re.escape(t.lower())}\b", low)]
+    if not anchors:
+        return names[0] if len(names) == 1 else None
+    return min(names, key=lambda p: min(abs(p.start - a) for a in anchors))
+
+
+def find_list(sentence: str) -> Phrase | None:
+    """A list introduced by "including / such as / like / from / :", or a run of 3+ comma-separated items."""
+    best = None
+    for m in _LIST_CUE.finditer(sentence):  # the last cue that opens a list wins ("... included investments from A, B")
+        rest_start = m.end()
+        tail = sentence[rest_start:]
+        stop = re.search(r"(?<!\b[A-Z])[.;](\s|$)|\s+(as|to|which|who|that|while|but|because)\s", tail)
+        seg = tail[: stop.start()] if stop else tail
+        items = [x.strip(" ,") for x in re.split(r",\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+", seg) if x.strip(" ,")]
+        if len(items) >= 2 and all(len(x.split()) <= 6 for x in items):
+            seg = seg.rstrip(" ,")
+            best = Phrase(seg, rest_start, rest_start + len(seg), tuple(i.lower() for i in items), "list")
+    if best is not None:
+        return best
+    m = re.search(r"((?:[A-Z][\w.&-]*(?:\s[A-Z][\w.&-]*)*,\s+){2,}(?:and\s+|or\s+)?[A-Z][\w.&-]*(?:\s[A-Z][\w.&-]*)*)", sentence)
+    if m:
+        items = [x.strip() for x in re.split(r",\s*(?:and\s+|or\s+)?", m.group(1))]
+        return Phrase(m.group(1), m.start(1), m.end(1), tuple(i.lower() for i in items), "list")
+    return None
+
+
+def noun_phrase(sentence: str, head: str) -> Phrase | None:
+    """The noun phrase built on ``head`` ("clouds" → "any cloud provider")."""
+    stem = re.sub(r"(ies|es|s)$", "", head.lower())
+    if len(stem) < 3:
+        return None
+    m = re.search(rf"\b((?:(?:any|all|the|other|a|an|its|their|non-\w+|several|multiple|[a-z]+-[a-z]+|[a-z]+)\s+){{0,2}}"
+                  rf"{re.escape(stem)}\w*(?:\s+(?:provider|providers|service|services|platform|platforms|company|companies))?)\b",
+                  sentence, re.IGNORECASE)
+    if not m:
+        return None
+    text = m.group(1)
+    words = text.split()
+    while words and words[0].lower() in {"the", "a", "an", "is", "are", "on", "in", "to", "be", "may", "must", "via", "provided", "run"}:
+        words = words[1:]
+    if not words:
+        return None
+    text = " ".join(words)
+    start = sentence.find(text, m.start(1))
+    return Phrase(text, start, start + len(text), text.lower(), "thing")
+
+
+def polarity(sentence: str) -> bool:
+    """True when the sentence affirms, False when it negates (a rough cue for yes/no questions)."""
+    return not _NEGATION.search(sentence)
+
+
+def same_value(a: Phrase, b: Phrase) -> bool:
+    """Whether two phrases state the same amount (within 1%) or the same date/name."""
+    if isinstance(a.value, float) and isinstance(b.value, float):
+        if a.kind == "percent" or b.kind == "percent":
+            return a.kind == b.kind and abs(a.value - b.value) <= 0.01 * max(abs(a.value), 1)
+        return abs(a.value - b.value) <= 0.01 * max(abs(a.value), abs(b.value), 1)
+    return a.value == b.value
