@@ -141,7 +141,9 @@ class Answerer:
             if qa_.extras.get("percent"):
                 found = [p for p in found if p.kind == "percent"]
             elif qa_.extras.get("count"):
-                found = [p for p in found if p.kind == "number"]
+                counted = qa_.extras.get("counted") or ()
+                found = [p for p in found if p.kind == "number"
+                         and any(_same_word(p.unit.split()[-1] if p.unit else "", w) for w in counted)]
             return self._nearest(found, text)
         if t is AnswerType.DATE:
             found = find_dates(text)
@@ -160,8 +162,8 @@ class Answerer:
             return names[0] if names else None
         if t is AnswerType.LIST:
             found = find_list(text)
-            if found is None and qa_.head_noun:
-                return noun_phrase(text, qa_.head_noun)
+            if found is None and qa_.head_noun and qa_.extras.get("prep_which"):
+                return noun_phrase(text, qa_.head_noun)  # "On which clouds …?" → "any cloud provider"
             return found
         if t is AnswerType.THING and qa_.head_noun:
             return noun_phrase(text, qa_.head_noun)
@@ -221,10 +223,11 @@ class Answerer:
 
     def support(self, best: Candidate, qa_: QuestionAnalysis, passages: list[Passage]) -> float:
         """How well the articles support an answer, in [0, 1]: similarity and term coverage of the
-        best sentence, discounted when names or numbers of the question appear in no passage."""
+        best sentence, discounted when names or numbers of the question are absent from the cited article
+        and when the question asks for a kind of thing the sentence does not offer."""
         base = 0.5 * max(best.dense, 0.0) + 0.5 * best.lex
         if qa_.entities:
-            haystack = " ".join(p.text.lower() for p in passages[: self.config.passages])
+            haystack = best.article.text.lower()  # the article the answer would cite
             missing = [e for e in qa_.entities if e.lower() not in haystack]
             base *= 1 - 0.6 * len(missing) / len(qa_.entities)
         if qa_.type in _TYPED and best.phrase is None:
@@ -290,6 +293,9 @@ class Answerer:
         name of the question in the sentence, and a focus word of the question next to the value."""
         if c.phrase is None or not c.near or _kind(c.phrase) != _kind(best.phrase):
             return False
+        if c.phrase.unit and best.phrase.unit and c.phrase.kind == best.phrase.kind == "money" \
+                and c.phrase.unit != best.phrase.unit:
+            return False  # "$27bn" and "£14bn" are likely the same sum in two currencies
         low = c.text.lower()
         if any(e.lower() not in low for e in qa_.entities):
             return False
@@ -372,6 +378,15 @@ def _is_statement(text: str, article: Article) -> bool:
     if t == article.title or t.endswith("?"):
         return False
     return t.endswith((".", "!", "\"", "”", "'", "’", ")"))
+
+
+def _same_word(a: str, b: str) -> bool:
+    """Crude singular/plural match: "jobs" ~ "job", "companies" ~ "company"."""
+    a, b = a.lower(), b.lower()
+    if not a or not b:
+        return False
+    norm = lambda w: re.sub(r"(ies)$", "y", re.sub(r"(?<=[^s])s$", "", w))  # noqa: E731
+    return norm(a) == norm(b)
 
 
 def _kind(p: Phrase) -> str:

@@ -41,6 +41,7 @@ class Phrase:
     end: int
     value: float | str | None = None
     kind: str = ""
+    unit: str = ""  # currency symbol or code for money ("$", "£", "EUR"), counted noun for counts
 
 
 def find_amounts(sentence: str, counts: bool = False) -> list[Phrase]:
@@ -59,7 +60,8 @@ def find_amounts(sentence: str, counts: bool = False) -> list[Phrase]:
                 continue
             end = m.end() + noun.end()  # "800 employees": the count with what is counted
             start = m.start("num")
-            out.append(Phrase(sentence[start:end], start, end, float(bare.replace(",", "")), "number"))
+            out.append(Phrase(sentence[start:end], start, end, float(bare.replace(",", "")), "number",
+                              noun.group(0).strip().lower()))
             continue
         num = float(m.group("num").replace(",", ""))
         if pct:
@@ -72,8 +74,20 @@ def find_amounts(sentence: str, counts: bool = False) -> list[Phrase]:
         start, end = m.start(), m.end()
         while start < end and sentence[start].isspace():
             start += 1
-        out.append(Phrase(sentence[start:end], start, end, value, kind))
+        unit = _currency(cur) if cur else ""
+        out.append(Phrase(sentence[start:end], start, end, value, kind, unit))
     return out
+
+
+def _currency(text: str) -> str:
+    t = text.strip().upper()
+    if "$" in t or "DOLLAR" in t or "USD" in t:
+        return "$"
+    if "€" in t or "EUR" in t:
+        return "€"
+    if "£" in t or "POUND" in t or "GBP" in t:
+        return "£"
+    return t
 
 
 def find_dates(sentence: str) -> list[Phrase]:
@@ -127,7 +141,9 @@ def find_list(sentence: str) -> Phrase | None:
         stop = re.search(r"(?<!\b[A-Z])[.;](\s|$)|\s+(as|to|which|who|that|while|but|because)\s", tail)
         seg = tail[: stop.start()] if stop else tail
         items = [x.strip(" ,") for x in re.split(r",\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+", seg) if x.strip(" ,")]
-        if len(items) >= 2 and all(len(x.split()) <= 6 for x in items):
+        named = sum(any(ch.isupper() or ch.isdigit() for ch in x) for x in items)
+        need = len(items) if m.group(0).strip().lower() in {"with", "from"} else len(items) // 2 + 1
+        if len(items) >= 2 and all(len(x.split()) <= 6 for x in items) and named >= need:
             seg = seg.rstrip(" ,")
             best = Phrase(seg, rest_start, rest_start + len(seg), tuple(i.lower() for i in items), "list")
     if best is not None:
@@ -167,6 +183,8 @@ def polarity(sentence: str) -> bool:
 
 def same_value(a: Phrase, b: Phrase) -> bool:
     """Whether two phrases state the same amount (within 1%) or the same date/name."""
+    if a.unit and b.unit and a.kind == b.kind == "money" and a.unit != b.unit:
+        return False
     if isinstance(a.value, float) and isinstance(b.value, float):
         if a.kind == "percent" or b.kind == "percent":
             return a.kind == b.kind and abs(a.value - b.value) <= 0.01 * max(abs(a.value), 1)

@@ -98,7 +98,11 @@ def analyze(question: str) -> QuestionAnalysis:
             entities.append(w.strip("$%,."))
         elif w[:1].isupper() and w.lower() not in QUESTION_WORDS and (i > 0 or len(words) == 1) and len(w) > 1:
             entities.append(w.rstrip("’'s").rstrip("’'") if w.endswith(("'s", "’s")) else w)
-    extras = {"count": bool(re.search(r"\bhow many\b", ql)), "percent": bool(re.search(r"\b(percentage|percent|per cent|%|share of)\b", ql))}
+    counted = re.search(r"\bhow many\s+([a-z-]+)(?:\s+([a-z-]+))?", ql)
+    extras = {"count": bool(re.search(r"\bhow many\b", ql)),
+              "counted": tuple(w for w in (counted.groups() if counted else ()) if w and w not in QUESTION_WORDS),
+              "prep_which": bool(re.search(r"\b(on|in|at|from|to|with|by|under|via)\s+(which|what)\b", ql)),
+              "percent": bool(re.search(r"\b(percentage|percent|per cent|%|share of)\b", ql))}
     return QuestionAnalysis(type=kind, terms=terms, entities=tuple(dict.fromkeys(entities)),
                             wants_latest=bool(_LATEST.search(q)), head_noun=head, extras=extras)
 
