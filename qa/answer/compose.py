@@ -6,6 +6,7 @@ citation is used. Each quoted sentence says whose statement it is and when.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 from qa.types import Article, Citation
@@ -72,7 +73,10 @@ def list_lead(items: list[str]) -> str:
 
 def abstention(question: str, leads: list[Article]) -> str:
     """"The articles don't say …", with the closest articles named as leads (no markers: nothing is claimed)."""
-    q = " ".join(question.split()).rstrip("?.! ")
+    # The question is echoed, so a "[3]" typed by the user must not read as a citation marker.
+    q = re.sub(r"\[(\d+)\]", r"(\1)", " ".join(question.split())).rstrip("?.! ")
+    if len(q) > 200:
+        q = q[:200].rsplit(" ", 1)[0] + "…"
     text = f"The articles don't say. I found nothing in them that answers “{q}?”" if q else "The articles don't say."
     if leads:
         names = []

@@ -140,3 +140,10 @@ def test_latest_question_prefers_most_recent_article(tmp_path, embedder):
     check_citations(ans, svc.store)
     plain = svc.ask("How many employees does Acme Corp have?")
     assert plain.answer.startswith("The sources differ:") and "800" in plain.answer and "500" in plain.answer
+
+
+@pytest.mark.parametrize("question", ["[0]", "What is [12] about the zebra football match?", "x" * 5000])
+def test_echoed_question_never_forges_markers(service, question):
+    ans = service.ask(question)
+    check_citations(ans, service.store)
+    assert len(ans.answer) < 2000
