@@ -2,9 +2,10 @@
 as :class:`IngestIssue` instead of raising, so that one bad file never stops a build."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from qa.jsonlines import iter_json_lines
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
@@ -48,6 +49,13 @@ def decode_bytes(data: bytes, path: str, issues: list[IngestIssue]) -> str | Non
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        head = data[:8192]
+        # Text in a legacy encoding has almost no control bytes; compressed or image data has ~20 %.
+        controls = sum(1 for b in head if (b < 32 and b not in b"\t\n\r\f") or 127 <= b < 160)
+        if controls > 0.1 * len(head):
+            issues.append(IngestIssue(path, f"looks binary ({controls} control bytes in the first "
+                                      f"{len(head)}); skipped"))
+            return None
         issues.append(IngestIssue(path, f"not valid UTF-8 ({exc.reason} at byte {exc.start}); read as Latin-1"))
         return data.decode("latin-1")
 
@@ -89,14 +97,11 @@ def read_jsonl_file(path: Path, doc_id_prefix: str, data: bytes, issues: list[In
     text = data.decode("utf-8", errors="replace")
     if "\ufffd" in text and b"\xef\xbf\xbd" not in data:
         issues.append(IngestIssue(str(path), "holds bytes that are not UTF-8; replaced with U+FFFD"))
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+    for jl in iter_json_lines(text):
+        lineno, rec = jl.lineno, jl.value
         where = f"{path}:{lineno}"
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as exc:
-            issues.append(IngestIssue(where, f"not valid JSON ({exc.msg}); line skipped"))
+        if jl.error:
+            issues.append(IngestIssue(where, f"{jl.error}; line skipped"))
             continue
         if not isinstance(rec, dict):
             issues.append(IngestIssue(where, "not a JSON object; line skipped"))

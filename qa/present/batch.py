@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.errors import QAError
+from qa.jsonlines import iter_json_lines
 from qa.pipeline import Question
 from qa.present.serialize import answer_to_dict
 from qa.types import Answer
@@ -36,14 +37,11 @@ def read_questions(path: Path) -> Iterator[Question | BadLine]:
     raw = path.read_bytes().decode("utf-8", errors="replace")
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        for n, line in enumerate(raw.splitlines(), start=1):
-            if not line.strip():
-                continue
+        for jl in iter_json_lines(raw):
+            n, line, rec = jl.lineno, jl.raw, jl.value
             qid = f"line-{n}"
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield BadLine(qid, line[:200], f"line {n}: not valid JSON ({exc.msg})")
+            if jl.error:
+                yield BadLine(qid, line[:200], f"line {n}: {jl.error}")
                 continue
             if not isinstance(rec, dict) or not isinstance(rec.get("question"), str):
                 yield BadLine(str(rec.get("id", qid)) if isinstance(rec, dict) else qid, line[:200],
@@ -109,7 +107,8 @@ def _bad_record(bad: BadLine) -> dict:
 
 def run_batch(svc, file: Path, output: Path | None, fmt: str | None, k: int = 10, filters=None,
               batch_size: int = 64, progress: bool = True) -> int:
-    """Answer every question in ``file``; returns the exit code (0, or 1 if any record failed)."""
+    """Answer every question in ``file``; returns the exit code: 0 once every record is written, even
+    when some records carry an ``error`` (they are counted on stderr), so one bad line never fails a run."""
     from tqdm.auto import tqdm
 
     if fmt is None:
@@ -123,13 +122,27 @@ def run_batch(svc, file: Path, output: Path | None, fmt: str | None, k: int = 10
         bar = tqdm(total=len(items), desc="answering", unit="q", disable=not progress, file=sys.stderr)
         pending: list[Question] = []
 
-        def flush():
+        def emit(ans: Answer) -> None:
             nonlocal failed
-            for ans in svc.ask_many(pending, k=k, filters=filters, batch_size=batch_size):
-                rec = answer_to_dict(ans)
-                failed += bool(ans.error)
-                writer.write(rec)
-                bar.update(1)
+            failed += bool(ans.error)
+            writer.write(answer_to_dict(ans))
+            bar.update(1)
+
+        def flush():
+            done = 0
+            try:
+                for ans in svc.ask_many(pending, k=k, filters=filters, batch_size=batch_size):
+                    emit(ans)
+                    done += 1
+            except Exception:  # one question broke the batch: answer the rest one by one
+                for q in pending[done:]:
+                    try:
+                        ans = svc.ask(q, k=k, filters=filters)
+                    except Exception as exc:
+                        ans = Answer(id=q.id, question=q.text, answer="", abstained=True,
+                                     error=f"could not be answered ({type(exc).__name__}: {exc})",
+                                     timing_ms={"retrieve": 0.0, "answer": 0.0, "total": 0.0})
+                    emit(ans)
             pending.clear()
 
         for item in items:
