@@ -89,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="train", help="BEIR qrels split (default: train)")
     p.add_argument("--out", type=Path, default=None, metavar="DIR", help="write metrics.json, report.md, per-question results and plots here")
     p.add_argument("--calibrate", action="store_true", help="sweep the abstention threshold and print the best one")
+    p.add_argument("--write-calibration", action="store_true",
+                   help="with the sweep, save the best threshold to qa/answer/calibration.json")
     return parser
 
 
@@ -133,6 +135,13 @@ def cmd_index(args) -> int:
     return 0
 
 
+def terminal_safe(text: str) -> str:
+    """``text`` with control characters other than newline and tab shown as ``\\xNN``: a question
+    or article must not be able to send escape sequences to the terminal."""
+    return "".join(c if c in "\n\t" or not (ord(c) < 32 or 127 <= ord(c) < 160) else f"\\x{ord(c):02x}"
+                   for c in text)
+
+
 def format_answer(ans) -> str:
     lines = [ans.answer, ""]
     if ans.citations:
@@ -147,6 +156,7 @@ def format_answer(ans) -> str:
             lines.append(f"  - {p.title} ({p.doc_id}): {p.text[:160]}…")
     if ans.query and ans.query != " ".join(ans.question.split()):
         lines.append(f"(searched for: {ans.query})")
+    lines.extend(f"(note: {n})" for n in ans.notes)
     return "\n".join(lines)
 
 
@@ -160,7 +170,7 @@ def cmd_ask(args) -> int:
     if args.json:
         print(json.dumps(answer_to_dict(ans), ensure_ascii=False))
     else:
-        print(format_answer(ans))
+        print(terminal_safe(format_answer(ans)))
     return 0
 
 

@@ -168,7 +168,9 @@ class QAService:
         res = self.retriever.run(query, k=max(k, 10), filters=filters, mode=mode, query_vector=query_vector)
         t_ret = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
-        ans = self.answerer.run(text, res.passages, res.query_vector, qid=q.id, query=query)
+        # The answerer sees the cleaned, length-capped question (it may quote it); the record keeps the original.
+        ans = self.answerer.run(clean_question(text), res.passages, res.query_vector, qid=q.id, query=query)
+        ans.question = text
         t_ans = (time.perf_counter() - t) * 1000
         if len(" ".join(text.split())) > MAX_QUESTION_CHARS:
             ans.notes.append(f"the question is {len(text):,} characters long; only its first "

@@ -316,7 +316,7 @@ class Answerer:
             return self._conflict_answer(groups[:3], qa_, book, notes)
         agree = groups[0][1: self.config.max_citations]
         markers = "".join(book.cite(c.article, c.start, c.end) for c in [best] + agree)
-        lines = [f"{compose.lead_case(best.phrase.text)} {markers}."]
+        lines = [f"{compose.lead_case(compose.safe(best.phrase.text))} {markers}."]
         for c in [best] + agree:
             lines.append(compose.quote_line(c.article, c.start, c.end, book.cite(c.article, c.start, c.end)))
         return "\n".join(lines)
@@ -328,8 +328,8 @@ class Answerer:
             art = max(head, key=lambda c: c.article.date).article
             marks = "".join(book.cite(c.article, c.start, c.end) for c in head[:2])
             lines = [f"The sources differ; the most recent, {compose.who(art)} ({compose.human_date(art.date)}), "
-                     f"says {head[0].phrase.text} {marks}. Earlier reports give "
-                     + compose.list_lead([f"{g[0].phrase.text} " + "".join(book.cite(c.article, c.start, c.end)
+                     f"says {compose.safe(head[0].phrase.text)} {marks}. Earlier reports give "
+                     + compose.list_lead([f"{compose.safe(g[0].phrase.text)} " + "".join(book.cite(c.article, c.start, c.end)
                                                                           for c in g[:2]) for g in groups[1:]]) + "."]
             notes.append("conflict: preferred the most recent article")
         else:
@@ -337,7 +337,7 @@ class Answerer:
             for g in groups:
                 names = compose.list_lead([compose.who(c.article) for c in g[:2]])
                 marks = "".join(book.cite(c.article, c.start, c.end) for c in g[:2])
-                parts.append(f"{names} {'say' if len(g[:2]) > 1 else 'says'} {g[0].phrase.text} {marks}")
+                parts.append(f"{names} {'say' if len(g[:2]) > 1 else 'says'} {compose.safe(g[0].phrase.text)} {marks}")
             lines = ["The sources differ: " + "; ".join(parts) + "."]
             notes.append("conflict: sources give different values")
         for g in groups:
@@ -350,7 +350,7 @@ class Answerer:
         items = list(best.phrase.value) if best.phrase.kind == "list" else [best.phrase.text]
         raw_items = [x.strip() for x in re.split(r",\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+", best.phrase.text) if x.strip()] \
             if best.phrase.kind == "list" else items
-        lines = [f"{compose.lead_case(compose.list_lead(raw_items))} {m}."]
+        lines = [f"{compose.lead_case(compose.safe(compose.list_lead(raw_items)))} {m}."]
         lines.append(compose.quote_line(best.article, best.start, best.end, m))
         return "\n".join(lines)
 
@@ -362,7 +362,7 @@ class Answerer:
 
     def _sentence_answer(self, best, cands, book) -> str:
         m = book.cite(best.article, best.start, best.end)
-        lines = [f"{compose.attribution(best.article)}: “{best.text}” {m}"]
+        lines = [f"{compose.attribution(best.article)}: “{compose.safe(best.text)}” {m}"]
         extra = [c for c in cands[1:] if c.score >= 0.9 * best.score and c.lex >= 0.7 * best.lex][:1]
         for c in extra:
             lines.append(compose.quote_line(c.article, c.start, c.end, book.cite(c.article, c.start, c.end)))

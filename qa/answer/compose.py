@@ -12,6 +12,15 @@ from dataclasses import dataclass, field
 from qa.types import Article, Citation
 
 
+_MARKER_LIKE = re.compile(r"\[(\d+)\]")
+
+
+def safe(text: str) -> str:
+    """Article or user text as it may appear in an answer: a "[2]" of its own (a footnote, a typed
+    question) becomes "(2)", so that every ``[n]`` in an answer is one of qa's citation markers."""
+    return _MARKER_LIKE.sub(r"(\1)", text)
+
+
 def human_date(iso: str | None) -> str | None:
     """``2025-05-12`` → ``12 May 2025``."""
     if not iso:
@@ -26,10 +35,10 @@ def human_date(iso: str | None) -> str | None:
 def who(article: Article, max_words: int = 8) -> str:
     """The outlet, or the article's title (cut to ``max_words``) in quotes when the outlet is unknown."""
     if article.source:
-        return article.source
+        return safe(article.source)
     words = article.title.rstrip("…").split()
     title = " ".join(words[:max_words]) + ("…" if len(words) > max_words or article.title.endswith("…") else "")
-    return f"“{title}”"
+    return f"“{safe(title)}”"
 
 
 def attribution(article: Article) -> str:
@@ -61,7 +70,7 @@ def lead_case(text: str) -> str:
 
 
 def quote_line(article: Article, start: int, end: int, marker: str) -> str:
-    return f"{attribution(article)}: “{article.text[start:end]}” {marker}"
+    return f"{attribution(article)}: “{safe(article.text[start:end])}” {marker}"
 
 
 def list_lead(items: list[str]) -> str:
@@ -74,7 +83,7 @@ def list_lead(items: list[str]) -> str:
 def abstention(question: str, leads: list[Article]) -> str:
     """"The articles don't say …", with the closest articles named as leads (no markers: nothing is claimed)."""
     # The question is echoed, so a "[3]" typed by the user must not read as a citation marker.
-    q = re.sub(r"\[(\d+)\]", r"(\1)", " ".join(question.split())).rstrip("?.! ")
+    q = safe(" ".join(question.split())).rstrip("?.! ")
     if len(q) > 200:
         q = q[:200].rsplit(" ", 1)[0] + "…"
     text = f"The articles don't say. I found nothing in them that answers “{q}?”" if q else "The articles don't say."
@@ -82,6 +91,6 @@ def abstention(question: str, leads: list[Article]) -> str:
         names = []
         for a in leads[:3]:
             meta = ", ".join(x for x in (a.source, human_date(a.date)) if x)
-            names.append(f"“{a.title}”" + (f" ({meta})" if meta else ""))
+            names.append(f"“{safe(a.title)}”" + (f" ({safe(meta)})" if meta else ""))
         text += " The closest passages, listed below as leads, come from " + list_lead(names) + "."
     return text

@@ -137,8 +137,10 @@ class IndexBuilder:
             report.issues = loaded.issues
             if not loaded.articles:
                 where = ", ".join(str(p) for p in corpus) or "(nothing)"
+                shown = "".join(f"\n  {i}" for i in issues[:5])
+                more = f"\n  … and {len(issues) - 5} more" if len(issues) > 5 else ""
                 raise CorpusError(f"no usable article in {where}: supported files are .txt, .md, .html, "
-                                  f".jsonl ({len(issues)} problems reported)")
+                                  f".jsonl ({len(issues)} problems reported){':' if issues else ''}{shown}{more}")
             compatible = old is not None and old.manifest.get("settings") == settings
             data = self._assemble(loaded.articles, old if compatible else None, report)
             data.manifest = {

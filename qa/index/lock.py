@@ -20,9 +20,13 @@ def index_lock(index_dir: Path, timeout: float = 0.0):
     try:
         lock.acquire()
     except Timeout:
+        try:
+            holder = f" (pid {int((index_dir / '.lock.pid').read_text().strip())})"
+        except (OSError, ValueError):
+            holder = ""
         raise IndexBusyError(
-            f"another qa process is building the index in {index_dir} (lock file {index_dir / LOCK_NAME}); "
-            "wait for it to finish and try again"
+            f"another qa process{holder} is building the index in {index_dir} (lock file {index_dir / LOCK_NAME}); "
+            "wait for it to finish and try again. The lock is released when that process ends, even if it is killed"
         ) from None
     try:
         (index_dir / ".lock.pid").write_text(str(os.getpid()))

@@ -51,10 +51,20 @@ def live_folder(index_dir: Path) -> Path | None:
     """The live build folder of ``index_dir``, or None when no index was built there."""
     pointer = index_dir / POINTER
     if not pointer.is_file():
+        finished = [p for p in index_dir.glob("build-*") if (p / MANIFEST).is_file()] if index_dir.is_dir() else []
+        if finished:
+            # Builds finished but the pointer is gone: deleted by hand or lost, never "no index".
+            raise IndexError_(f"the index pointer {pointer} is missing, though {index_dir} holds "
+                              f"{len(finished)} build folder(s); {FIX_HINT}")
         return None
-    name = pointer.read_text(encoding="utf-8").strip()
-    if not name or "/" in name or name.startswith("."):
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IndexError_(f"{pointer} is unreadable or corrupt ({exc}); {FIX_HINT}") from None
+    if not name or "/" in name or "\\" in name or name.startswith(".") or not name.startswith("build-"):
         raise IndexError_(f"{pointer} is corrupt (names {name!r}); {FIX_HINT}")
+    if not (index_dir / name).is_dir():
+        raise IndexError_(f"{pointer} names the build folder {name!r}, which does not exist; {FIX_HINT}")
     return index_dir / name
 
 
@@ -65,11 +75,16 @@ def read_manifest(index_dir: Path) -> dict | None:
         return None
     path = folder / MANIFEST
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise IndexError_(f"the index in {index_dir} is incomplete: {path} is missing; {FIX_HINT}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise IndexError_(f"the index manifest {path} is unreadable ({exc}); {FIX_HINT}") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict) \
+            or not all(isinstance(m, dict) and isinstance(m.get("bytes"), int) and isinstance(m.get("sha256"), str)
+                       for m in manifest["files"].values()):
+        raise IndexError_(f"the index manifest {path} is corrupt (not the expected JSON object); {FIX_HINT}")
+    return manifest
 
 
 def _sha256(path: Path) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,6 +87,9 @@ def scan_files(paths: list[Path], issues: list[IngestIssue] | None = None,
                 continue
             try:
                 st = f.stat()
+                if not stat.S_ISREG(st.st_mode):  # a FIFO would block the build, /dev/zero never end
+                    issues.append(IngestIssue(str(f), "not a regular file (pipe, device or socket); skipped"))
+                    continue
                 if st.st_size > max_file_bytes and f.suffix.lower() not in JSONL_SUFFIXES:
                     issues.append(IngestIssue(str(f), f"{st.st_size / 2**20:.1f} MB is over the "
                                               f"{max_file_bytes / 2**20:.0f} MB limit (--max-file-mb); skipped"))

@@ -35,6 +35,8 @@ def answer_to_dict(ans: Answer) -> dict:
         "timing_ms": {k: round(v, 2) for k, v in ans.timing_ms.items()},
         "query": ans.query if ans.query is not None else ans.question,
     }
+    if ans.notes:
+        out["notes"] = list(ans.notes)
     if ans.error:
         out["error"] = ans.error
     return out

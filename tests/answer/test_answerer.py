@@ -147,3 +147,15 @@ def test_echoed_question_never_forges_markers(service, question):
     ans = service.ask(question)
     check_citations(ans, service.store)
     assert len(ans.answer) < 2000
+
+
+def test_article_text_with_bracketed_numbers_never_forges_markers(tmp_path, embedder):
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "wiki.txt").write_text("Footnoted [3] story\n\nThe bridge cost $40 million [2] to build, the city said [1].\n\n"
+                                     "It opened in 2019 after [4] years of work.")
+    svc = QAService(index_dir=tmp_path / "ix", corpus=[corpus], progress=False, embedder=embedder)
+    for q in ("How much did the bridge cost?", "When did the bridge open?", "What did the city say about the bridge?"):
+        ans = svc.ask(q)
+        check_citations(ans, svc.store)
+        assert any("[2]" in c.quote or "[4]" in c.quote or "[1]" in c.quote for c in ans.citations) or ans.abstained
