@@ -169,7 +169,10 @@ class QAService:
         t_ret = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         # The answerer sees the cleaned, length-capped question (it may quote it); the record keeps the original.
-        ans = self.answerer.run(clean_question(text), res.passages, res.query_vector, qid=q.id, query=query)
+        qvec = res.query_vector
+        if qvec is None and res.passages:  # bm25-only retrieval: the answerer still compares meanings
+            qvec = self.embedder.encode([query])[0]
+        ans = self.answerer.run(clean_question(text), res.passages, qvec, qid=q.id, query=query)
         ans.question = text
         t_ans = (time.perf_counter() - t) * 1000
         if len(" ".join(text.split())) > MAX_QUESTION_CHARS:

@@ -28,6 +28,7 @@ from qa.index.lexical import LexicalIndex
 from qa.index.lock import index_lock
 from qa.index.store import IndexData, IndexStore, read_manifest, write_index
 from qa.ingest.corpus import CorpusLoader, corpus_fingerprint, scan_files
+from qa.ingest.metadata import SIDECAR_NAME
 from qa.ingest.readers import DEFAULT_MAX_FILE_BYTES, IngestIssue
 from qa.types import Article
 
@@ -122,7 +123,8 @@ class IndexBuilder:
             files = scan_files([Path(p) for p in corpus], issues, self.max_file_bytes)
             settings = self._settings()
             fingerprint = hashlib.sha256(
-                (corpus_fingerprint(files) + json.dumps(settings, sort_keys=True)).encode()).hexdigest()
+                (corpus_fingerprint(files) + sidecar_fingerprint(corpus) + json.dumps(settings, sort_keys=True)).encode()
+            ).hexdigest()
             old = self._open_previous(index_dir, rebuild, issues)
             if old is not None and old.manifest.get("fingerprint") == fingerprint:
                 report.noop = True
@@ -185,7 +187,9 @@ class IndexBuilder:
         t = time.perf_counter()
         for art in tqdm(articles, desc="chunking", unit="article", disable=not self.progress, leave=False):
             prev = old.doc_row.get(art.doc_id) if old is not None else None
-            if prev is not None and old.articles[prev].content_hash == art.content_hash:
+            # The title is embedded with every chunk, so a new title (from a sidecar, say) is a change too.
+            if prev is not None and old.articles[prev].content_hash == art.content_hash \
+                    and old.articles[prev].title == art.title:
                 plans.append(("old", prev))
                 report.unchanged += 1
                 continue
@@ -269,6 +273,16 @@ class IndexBuilder:
             dense=dense,
             lexical=lexical,
         )
+
+
+def sidecar_fingerprint(corpus: list[Path]) -> str:
+    """Hash of the corpus roots' ``metadata.json`` files: editing one changes titles and dates."""
+    h = hashlib.sha256()
+    for root in sorted(Path(p) for p in corpus):
+        side = (root if root.is_dir() else root.parent) / SIDECAR_NAME
+        if side.is_file():
+            h.update(str(side).encode() + b"\0" + side.read_bytes())
+    return h.hexdigest()
 
 
 def _article_blocks(store: IndexStore) -> dict[int, tuple[tuple[int, int], tuple[int, int]]]:

@@ -61,3 +61,19 @@ def test_incremental_add_change_delete(tmp_path, seeds_copy, counting_embedder):
     for row in range(len(store.data.chunk_ids)):
         for s in store.chunk_sentence_rows(row):
             assert store.sentence(s)[0].doc_id == store.chunk_article(row).doc_id
+
+
+def test_sidecar_edit_updates_titles_and_vectors(tmp_path, seeds_copy, counting_embedder):
+    import json
+
+    ix = tmp_path / "ix"
+    _build(counting_embedder, seeds_copy, ix)
+    side = seeds_copy / "metadata.json"
+    meta = json.loads(side.read_text())
+    meta["004_1af9b507d74bec4a"]["title"] = "A brand new headline about cloud rights"
+    side.write_text(json.dumps(meta))
+    counting_embedder.encoded.clear()
+    rep = _build(counting_embedder, seeds_copy, ix)
+    assert not rep.noop and rep.changed == ["004_1af9b507d74bec4a"]
+    assert any(t.startswith("A brand new headline") for t in counting_embedder.encoded)
+    assert IndexStore.open(ix).article("004_1af9b507d74bec4a").title == "A brand new headline about cloud rights"

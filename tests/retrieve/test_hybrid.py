@@ -62,3 +62,9 @@ def test_langchain_invoke(service):
     assert {"doc_id", "chunk_id", "start", "end", "title", "source", "date", "dense_rank", "bm25_rank"} <= set(md)
     art = service.store.article(md["doc_id"])
     assert art.text[md["start"]:md["end"]] == docs[0].page_content
+
+
+def test_bm25_mode_still_answers(service):
+    ans = service.ask("Who is OpenAI's CEO?", mode="bm25")
+    assert not ans.abstained and "Sam Altman" in ans.answer
+    assert all(p.dense_rank is None for p in ans.passages)

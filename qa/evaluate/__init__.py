@@ -1,0 +1,1 @@
+"""Evaluation: a known Q&A set (`qa eval`), BEIR retrieval benchmarks, reports and calibration."""

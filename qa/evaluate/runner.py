@@ -1,0 +1,187 @@
+"""Run a Q&A set through the pipeline under several retrieval configurations and score it.
+
+Every configuration answers the same questions in the same process through one
+:class:`~qa.pipeline.QAService` (``svc.ask(q, mode=config)``), so a change is always judged
+against its alternatives on identical ground.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from qa.evaluate.dataset import QAItem
+from qa.evaluate.metrics import (
+    HIT_KS, abstention_pr, answer_correct, dedupe_docs, doc_run, evidence_rank, hit_at, lead_answer,
+    max_token_f1, percentile, ranking_metrics,
+)
+from qa.retrieve.hybrid import RetrievalMode
+
+#: Passages retrieved per question (the answerer sees these; ranking metrics are cut at 10).
+EVAL_K = 10
+
+
+@dataclass
+class EvalResult:
+    """Per-question records and aggregated metrics of one evaluation run.
+
+    Attributes:
+        configs: The retrieval configurations, in the order given.
+        records: One dict per (question, config): what was retrieved, answered, cited, and whether
+            it was right (see :meth:`QAEvaluator.record`).
+        metrics: ``{config: {group: {metric: value}}}`` with group ``"overall"`` and one per question type.
+        dataset: The Q&A file evaluated.
+    """
+
+    configs: list[str]
+    records: list[dict]
+    metrics: dict[str, dict[str, dict[str, float | int | None]]]
+    dataset: str = ""
+    meta: dict = field(default_factory=dict)
+
+
+def parse_configs(text: str | Sequence[str]) -> list[str]:
+    """``"dense,bm25,hybrid"`` → ``["dense", "bm25", "hybrid"]``, validated as retrieval modes."""
+    names = [c.strip().lower() for c in (text.split(",") if isinstance(text, str) else text) if c.strip()]
+    if not names:
+        raise ValueError("no retrieval configs given; valid: " + ", ".join(m.value for m in RetrievalMode))
+    for n in names:
+        RetrievalMode.parse(n)
+    return list(dict.fromkeys(names))
+
+
+def aggregate(records: list[dict]) -> dict[str, float | int | None]:
+    """The metrics of a group of records (one config): ranking metrics over answerable questions
+    (via ranx), answer metrics over answerable questions, abstention over all, latency over all."""
+    answerable = [r for r in records if r["answerable"]]
+    out: dict[str, float | int | None] = {"n": len(records), "n_answerable": len(answerable)}
+    if answerable:
+        qrels = {r["id"]: {d: 1 for d in r["gold_docs"]} for r in answerable}
+        run = {r["id"]: doc_run(r["retrieved_docs"]) for r in answerable}
+        names = [f"hit_rate@{k}" for k in HIT_KS] + ["mrr@10", "ndcg@10"]
+        rm = ranking_metrics(qrels, run, names)
+        for k in HIT_KS:
+            out[f"doc_hit@{k}"] = rm[f"hit_rate@{k}"]
+        for k in HIT_KS:
+            out[f"evidence_hit@{k}"] = sum(hit_at(r["evidence_rank"], k) for r in answerable) / len(answerable)
+        out["mrr@10"] = rm["mrr@10"]
+        out["ndcg@10"] = rm["ndcg@10"]
+        out["answer_accuracy"] = sum(r["correct"] for r in answerable) / len(answerable)
+        out["f1"] = sum(r["f1"] for r in answerable) / len(answerable)
+    else:
+        for name in [f"doc_hit@{k}" for k in HIT_KS] + [f"evidence_hit@{k}" for k in HIT_KS] + \
+                ["mrr@10", "ndcg@10", "answer_accuracy", "f1"]:
+            out[name] = None
+    precision, recall = abstention_pr([r["abstained"] for r in records], [not r["answerable"] for r in records])
+    out["abstain_precision"], out["abstain_recall"] = precision, recall
+    out["overall_accuracy"] = sum(r["overall_correct"] for r in records) / len(records) if records else None
+    lat = [r["latency_ms"] for r in records]
+    out["latency_p50_ms"], out["latency_p95_ms"] = percentile(lat, 50), percentile(lat, 95)
+    return out
+
+
+def summarize(records: list[dict], configs: Sequence[str]) -> dict[str, dict[str, dict]]:
+    """``{config: {"overall": metrics, <type>: metrics, ...}}``."""
+    out: dict[str, dict[str, dict]] = {}
+    for cfg in configs:
+        mine = [r for r in records if r["config"] == cfg]
+        groups = {"overall": aggregate(mine)}
+        for qtype in sorted({r["type"] for r in mine}):
+            groups[qtype] = aggregate([r for r in mine if r["type"] == qtype])
+        out[cfg] = groups
+    return out
+
+
+class QAEvaluator:
+    """Answer every question of a Q&A set under each retrieval configuration and score the answers.
+
+    Args:
+        service: A :class:`~qa.pipeline.QAService` over the index the set refers to.
+        configs: Retrieval modes to compare (default dense, bm25, hybrid).
+        k: Passages retrieved per question (default :data:`EVAL_K`).
+        calibrate: Also answer once more with abstention switched off and keep the answerer's
+            support score and that answer's correctness, so :func:`~qa.evaluate.calibrate.sweep_threshold`
+            can sweep thresholds offline without retrieving again.
+        progress: Called with ``(done, total)`` after each answer (default: nothing).
+    """
+
+    def __init__(self, service, configs: Sequence[str] = ("dense", "bm25", "hybrid"), k: int = EVAL_K,
+                 calibrate: bool = False, progress: Callable[[int, int], None] | None = None) -> None:
+        self.service = service
+        self.configs = parse_configs(configs)
+        self.k = k
+        self.calibrate = calibrate
+        self.progress = progress
+
+    def _never_abstain(self):
+        from qa.answer.answerer import Answerer
+
+        cfg = self.service.answerer.config
+        if not dataclasses.is_dataclass(cfg) or not any(f.name == "abstain_threshold" for f in dataclasses.fields(cfg)):
+            raise ValueError("calibration needs an AnswerConfig with an 'abstain_threshold' field")
+        # Support lies in [0, 1], so a threshold of 0 never abstains (a negative one means "use the
+        # calibrated value" to AnswerConfig, so -inf would not do).
+        return Answerer(self.service.store, dataclasses.replace(cfg, abstain_threshold=0.0))
+
+    def run(self, items: Sequence[QAItem], dataset: str = "") -> EvalResult:
+        """Evaluate ``items``; returns records and metrics per config and per question type."""
+        relaxed = self._never_abstain() if self.calibrate else None
+        records: list[dict] = []
+        total, done = len(items) * len(self.configs), 0
+        for cfg in self.configs:
+            for it in items:
+                records.append(self.record(it, cfg, relaxed))
+                done += 1
+                if self.progress:
+                    self.progress(done, total)
+        return EvalResult(configs=self.configs, records=records, metrics=summarize(records, self.configs),
+                          dataset=dataset, meta={"k": self.k})
+
+    def record(self, item: QAItem, config: str, relaxed=None) -> dict:
+        """Ask one question under one config and score it.
+
+        The record holds: the question and its gold data; ``retrieved`` (rank, doc, chunk, offsets of
+        each passage); ``retrieved_docs`` (deduplicated, in rank order); ``doc_rank`` (first gold doc's
+        rank among them) and ``evidence_rank`` (first passage containing the evidence); the answer, its
+        lead, ``abstained``, ``support``, ``cited_docs``; ``correct`` (answerable, answered with an
+        accepted string and a gold doc cited), ``overall_correct`` (also counting a right abstention),
+        ``f1`` and ``latency_ms``. With calibration: ``relaxed_correct`` / ``relaxed_support``.
+        """
+        t = time.perf_counter()
+        ans = self.service.ask(item.question, k=self.k, mode=config)
+        latency = ans.timing_ms.get("total", (time.perf_counter() - t) * 1000)
+        store = self.service.store
+        texts = [store.article(p.doc_id).text[p.start:p.end] for p in ans.passages]
+        docs = dedupe_docs(p.doc_id for p in ans.passages)
+        gold = set(item.docs)
+        doc_rank = next((r for r, d in enumerate(docs, start=1) if d in gold), None)
+        cited = dedupe_docs(c.doc_id for c in ans.citations)
+        correct = item.answerable and answer_correct(ans.answer, ans.abstained, cited, item.answers, item.docs)
+        lead = "" if ans.abstained else lead_answer(ans.answer)
+        rec = {
+            "id": item.id, "config": config, "type": item.type, "question": item.question,
+            "answerable": item.answerable, "gold_answers": list(item.answers), "gold_docs": list(item.docs),
+            "evidence": item.evidence,
+            "retrieved": [{"rank": p.rank, "doc_id": p.doc_id, "chunk_id": p.chunk_id, "start": p.start,
+                           "end": p.end, "score": p.score} for p in ans.passages],
+            "retrieved_docs": docs, "doc_rank": doc_rank,
+            "evidence_rank": evidence_rank(item.evidence, texts) if item.answerable else None,
+            "answer": ans.answer, "lead": lead, "abstained": bool(ans.abstained), "support": ans.support,
+            "cited_docs": cited, "correct": bool(correct),
+            "overall_correct": bool(correct) if item.answerable else bool(ans.abstained),
+            "f1": max_token_f1(lead, item.answers) if item.answerable else None,
+            "latency_ms": latency, "error": ans.error,
+        }
+        if relaxed is not None:
+            qv = self.service.retriever.embed([ans.query or item.question])[0]
+            full = relaxed.run(item.question, ans.passages, qv, qid=item.id, query=ans.query)
+            full_cited = dedupe_docs(c.doc_id for c in full.citations)
+            rec["relaxed_support"] = full.support
+            rec["relaxed_abstained"] = bool(full.abstained)
+            rec["relaxed_correct"] = bool(item.answerable and answer_correct(
+                full.answer, full.abstained, full_cited, item.answers, item.docs))
+        return rec
+
+
+__all__ = ["EVAL_K", "EvalResult", "QAEvaluator", "aggregate", "parse_configs", "summarize"]

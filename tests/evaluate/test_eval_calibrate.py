@@ -1,0 +1,67 @@
+"""The abstention-threshold sweep, on hand-made records."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from qa.evaluate.calibrate import candidate_thresholds, score_threshold, sweep_threshold, write_calibration
+
+RECORDS = [  # support, answerable, right when answered
+    {"answerable": True, "support": 0.9, "correct": True},
+    {"answerable": True, "support": 0.7, "correct": True},
+    {"answerable": True, "support": 0.5, "correct": False},
+    {"answerable": False, "support": 0.4, "correct": False},
+    {"answerable": True, "support": 0.3, "correct": True},
+    {"answerable": False, "support": 0.2, "correct": False},
+    {"answerable": False, "support": None, "correct": False},  # no answer at all: always abstains
+]
+
+
+def test_sweep_finds_the_best_threshold_by_hand():
+    best, table = sweep_threshold(RECORDS)
+    by_t = {round(r["threshold"], 6): r for r in table}
+    assert sorted(by_t) == [0.2, 0.25, 0.35, 0.45, 0.6, 0.8, 0.900001]
+    # t=0.2 (answer all that have an answer): right = 0.9, 0.7, 0.3 + abstaining on None = 4/7.
+    assert by_t[0.2]["accuracy"] == pytest.approx(4 / 7)
+    # t=0.25: abstain on 0.2 and None (both unanswerable) and answer 0.9, 0.7, 0.3 right = 5/7.
+    assert by_t[0.25]["accuracy"] == pytest.approx(5 / 7)
+    assert (by_t[0.25]["answered"], by_t[0.25]["abstained"]) == (5, 2)
+    assert by_t[0.25]["abstain_precision"] == 1.0 and by_t[0.25]["abstain_recall"] == pytest.approx(2 / 3)
+    assert by_t[0.25]["answer_accuracy"] == pytest.approx(3 / 4)
+    # t=0.35: 0.3 (answerable, right) is now abstained on: 4/7. t=0.45 and 0.6: 5/7 again.
+    assert by_t[0.35]["accuracy"] == pytest.approx(4 / 7)
+    assert by_t[0.45]["accuracy"] == by_t[0.6]["accuracy"] == pytest.approx(5 / 7)
+    assert by_t[0.900001]["answered"] == 0 and by_t[0.900001]["accuracy"] == pytest.approx(3 / 7)
+    assert best == pytest.approx(0.25)  # the lowest of the tied best thresholds
+
+
+def test_candidates_cover_answer_all_and_abstain_all():
+    ts = candidate_thresholds([0.3, 0.1, 0.3, float("-inf")])
+    assert ts[0] == 0.1 and ts[1] == pytest.approx(0.2) and ts[-1] > 0.3 and len(ts) == 3
+    recs = [{"answerable": True, "support": s, "correct": True} for s in (0.3, 0.1, 0.3, None)]
+    assert score_threshold(recs, ts[0])["answered"] == 3  # None never answers
+    assert score_threshold(recs, ts[-1])["answered"] == 0
+
+
+def test_ties_go_to_the_lowest_threshold():
+    recs = [{"answerable": True, "support": 0.8, "correct": True},
+            {"answerable": True, "support": 0.4, "correct": False},
+            {"answerable": True, "support": 0.2, "correct": False}]
+    best, table = sweep_threshold(recs)
+    assert best == pytest.approx(0.2)  # 0.2, 0.3 and 0.6 all give 1/3 right; the lowest wins
+    assert [round(r["accuracy"], 6) for r in table] == [0.333333, 0.333333, 0.333333, 0.0]
+
+
+def test_empty_records_refused():
+    with pytest.raises(ValueError):
+        sweep_threshold([])
+
+
+def test_write_calibration(tmp_path):
+    path = tmp_path / "calibration.json"
+    data = write_calibration(path, 0.4123456789, measured_on="eval/qa.jsonl", config="hybrid")
+    on_disk = json.loads(path.read_text())
+    assert on_disk == data
+    assert on_disk["abstain_threshold"] == pytest.approx(0.412346)
+    assert {"criterion", "measured_on", "date"} <= set(on_disk)
