@@ -7,10 +7,11 @@ and empty evidence: the right response is to abstain.
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from qa.jsonlines import iter_json_lines
 
 from qa.errors import QAError
 
@@ -86,20 +87,16 @@ def load_qa(path: Path | str) -> list[QAItem]:
                            f"where eval/qa.jsonl lives")
     items: list[QAItem] = []
     seen: dict[str, int] = {}
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DatasetError(f"{where}: not valid JSON ({exc.msg})") from None
-            item = _item(rec, where)
-            if item.id in seen:
-                raise DatasetError(f"{where}: duplicate id {item.id!r} (first on line {seen[item.id]})")
-            seen[item.id] = lineno
-            items.append(item)
+    for jl in iter_json_lines(path.read_text(encoding="utf-8")):
+        lineno, rec = jl.lineno, jl.value
+        where = f"{path}:{lineno}"
+        if jl.error:
+            raise DatasetError(f"{where}: {jl.error}")
+        item = _item(rec, where)
+        if item.id in seen:
+            raise DatasetError(f"{where}: duplicate id {item.id!r} (first on line {seen[item.id]})")
+        seen[item.id] = lineno
+        items.append(item)
     if not items:
         raise DatasetError(f"{path} holds no questions")
     return items
