@@ -6,10 +6,10 @@ verified against the article text, so ``text[start:end]`` is exactly the chunk.
 """
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
-from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 #: Paragraph, line, sentence end (".", "!" or "?", optionally closed by a quote or bracket, then
 #: space), clause, word, character.
@@ -36,7 +36,25 @@ class TokenChunker:
             raise ValueError(f"overlap_tokens ({overlap_tokens}) must be below chunk_tokens ({chunk_tokens})")
         # The Rust tokenizer directly: the Python wrapper's per-call overhead dominates on short pieces.
         self._encode = getattr(tokenizer, "backend_tokenizer", None)
+        if self._encode is not None and (self._encode.truncation or self._encode.padding):
+            # A loaded model's tokenizer keeps the truncation (max_seq_length) and padding of its last
+            # encode call: count with a copy that has neither, or long pieces are under-counted.
+            from tokenizers import Tokenizer
+
+            self._encode = Tokenizer.from_str(self._encode.to_str())
+            self._encode.no_truncation()
+            self._encode.no_padding()
         self._tokenizer = tokenizer
+        # Counting a piece by the article's tokens is exact only where words are tokenized one by
+        # one and no token carries the space before it: BERT's pre-tokenizer with WordPiece.
+        self._word_level = self._encode is not None and (
+            type(getattr(self._encode, "pre_tokenizer", None)).__name__ == "BertPreTokenizer"
+            and type(getattr(self._encode, "model", None)).__name__ == "WordPiece")
+        self._memo: dict[str, int] = {}
+        self._starts = None
+        # Imported here: langchain's import (~0.8 s) is off the path of `qa ask`, which never splits.
+        from langchain_text_splitters import RecursiveCharacterTextSplitter
+
         self._splitter = RecursiveCharacterTextSplitter(
             separators=SEPARATORS,
             is_separator_regex=True,
@@ -48,15 +66,66 @@ class TokenChunker:
             strip_whitespace=True,
         )
 
-    def _length(self, text: str) -> int:
+    def _count(self, text: str) -> int:
         if self._encode is not None:
             return len(self._encode.encode(text, add_special_tokens=False).ids)
         return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def _prepare(self, text: str) -> None:
+        """Tokenize the whole article once, so that pieces can be counted without re-tokenizing."""
+        self._text, self._cursor, self._memo = text, 0, {}
+        self._starts = self._ends = self._words = None
+        if self._word_level:
+            enc = self._encode.encode(text, add_special_tokens=False)
+            self._starts = [a for a, _ in enc.offsets]
+            self._ends = [b for _, b in enc.offsets]
+            self._words = enc.word_ids
+
+    def _length(self, piece: str) -> int:
+        """Exact token count of ``piece``, a substring of the article being split.
+
+        langchain asks for the length of the same pieces several times (while splitting, merging
+        and sliding the overlap), and tokenizing each piece anew was most of the chunking time. The
+        article's own tokens are counted instead when the piece starts and ends on word boundaries:
+        BERT-style tokenizers split text into words first and tokenize each word on its own, so the
+        piece then has exactly the tokens of its span. Any other piece is tokenized directly.
+        """
+        n = self._memo.get(piece)
+        if n is None:
+            n = self._span_count(piece)
+            if n is None:
+                n = self._count(piece)
+            self._memo[piece] = n
+        return n
+
+    def _span_count(self, piece: str) -> int | None:
+        if self._starts is None or not piece:
+            return None
+        # Pieces are asked for in text order (a long piece, then its parts), so search from the
+        # start of the last one found.
+        s = self._text.find(piece, self._cursor)
+        if s < 0:
+            s = self._text.find(piece)
+            if s < 0:
+                return None
+        self._cursor = s
+        e = s + len(piece)
+        starts, ends, words = self._starts, self._ends, self._words
+        a = bisect.bisect_left(starts, s)  # first token starting in the piece
+        b = bisect.bisect_left(starts, e)  # first token starting after it
+        if a == b or ends[b - 1] > e:
+            return None  # no token inside (count directly), or the last one runs past the end
+        if a > 0 and (ends[a - 1] > s or words[a - 1] == words[a]):
+            return None  # a token or a word runs across the piece's start
+        if b < len(starts) and words[b - 1] == words[b]:
+            return None  # a word runs across the piece's end
+        return b - a
 
     def run(self, text: str) -> list[ChunkSpan]:
         """Return the chunks of ``text`` as exact ``(start, end)`` spans, in order."""
         spans: list[ChunkSpan] = []
         prev_start, prev_end = -1, 0
+        self._prepare(text)
         for doc in self._splitter.create_documents([text]):
             piece = doc.page_content
             # Chunks come in order and leave no gap: each starts after the previous start and no later

@@ -4,6 +4,7 @@ Vectors are L2-normalised, so inner product is cosine similarity.
 """
 from __future__ import annotations
 
+import os
 from enum import Enum
 from pathlib import Path
 
@@ -30,8 +31,16 @@ class DenseKind(str, Enum):
         return cls.HNSW if n >= threshold else cls.FLAT
 
 
-def build_dense(vectors: np.ndarray, kind: DenseKind, hnsw_m: int = 32, ef_construction: int = 80):
+def _faiss():
+    # Before FAISS's own OpenMP runtime starts: idle threads sleep rather than spin (see Embedder.model).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import faiss
+
+    return faiss
+
+
+def build_dense(vectors: np.ndarray, kind: DenseKind, hnsw_m: int = 32, ef_construction: int = 80):
+    faiss = _faiss()
 
     dim = vectors.shape[1]
     if kind is DenseKind.HNSW:
@@ -45,13 +54,13 @@ def build_dense(vectors: np.ndarray, kind: DenseKind, hnsw_m: int = 32, ef_const
 
 
 def save_dense(index, path: Path) -> None:
-    import faiss
+    faiss = _faiss()
 
     faiss.write_index(index, str(path))
 
 
 def load_dense(path: Path):
-    import faiss
+    faiss = _faiss()
 
     return faiss.read_index(str(path))
 
@@ -67,7 +76,7 @@ def search_dense(index, query: np.ndarray, k: int, allowed: np.ndarray | None = 
         allowed: Optional chunk rows to search among (filters apply before ranking).
         ef_search: HNSW search breadth (default 128); ignored for flat indexes.
     """
-    import faiss
+    faiss = _faiss()
 
     k = min(k, index.ntotal if allowed is None else len(allowed))
     if k <= 0:
