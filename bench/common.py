@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.embed.recording import RecordingEmbedder  # noqa: F401  (re-exported for bench sections)
+
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -143,40 +145,3 @@ def load_articles(paths: list[Path]):
 def write_json(path: Path, obj) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(obj, indent=2, default=str), encoding="utf-8")
-
-
-class RecordingEmbedder:
-    """Wraps an :class:`~qa.embed.model.Embedder`, recording the texts it encodes.
-
-    With ``cache`` (text → vector), known texts are served from it instead of the model: the bench
-    uses that to assemble the two-corpus index from the single-corpus builds without embedding
-    twice (that build is not timed).
-    """
-
-    def __init__(self, inner, cache: dict | None = None) -> None:
-        self.inner = inner
-        self.info = inner.info
-        self.path = inner.path
-        self.batch_size = inner.batch_size
-        self.cache = cache
-        self.encoded: list[str] = []
-
-    @property
-    def tokenizer(self):
-        return self.inner.tokenizer
-
-    @property
-    def model(self):
-        return self.inner.model
-
-    def encode(self, texts, show_progress: bool = False):
-        self.encoded.extend(texts)
-        if self.cache is None:
-            return self.inner.encode(texts, show_progress=show_progress)
-        missing = [t for t in dict.fromkeys(texts) if t not in self.cache]
-        if missing:
-            for t, v in zip(missing, self.inner.encode(missing)):
-                self.cache[t] = v
-        if not texts:
-            return np.zeros((0, self.info.dim), dtype=np.float32)
-        return np.stack([self.cache[t] for t in texts]).astype(np.float32)

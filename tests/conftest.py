@@ -24,31 +24,12 @@ def embedder():
     return Embedder()
 
 
-class CountingEmbedder:
-    """Wraps an embedder and records every text it is asked to encode."""
-
-    def __init__(self, inner) -> None:
-        self.inner = inner
-        self.info = inner.info
-        self.path = inner.path
-        self.encoded: list[str] = []
-
-    @property
-    def tokenizer(self):
-        return self.inner.tokenizer
-
-    @property
-    def model(self):
-        return self.inner.model
-
-    def encode(self, texts, show_progress: bool = False):
-        self.encoded.extend(texts)
-        return self.inner.encode(texts)
-
-
 @pytest.fixture
 def counting_embedder(embedder):
-    return CountingEmbedder(embedder)
+    """The session model, recording every text it is asked to encode (``.encoded``)."""
+    from qa.embed.recording import RecordingEmbedder
+
+    return RecordingEmbedder(embedder)
 
 
 @pytest.fixture(scope="session")
