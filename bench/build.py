@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import PeakRSS, RecordingEmbedder, Section
+from bench.common import PeakRSS, Section
+from qa.embed.recording import RecordingEmbedder
 
 
 def count_tokens(tokenizer, texts: list[str], max_len: int) -> int:

@@ -13,8 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.embed.recording import RecordingEmbedder  # noqa: F401  (re-exported for bench sections)
-
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -155,12 +155,15 @@ class QAService:
         return query
 
     def ask(self, question: str | Question, k: int = 10, filters: Filters | None = None,
-            mode: RetrievalMode | str | None = None, query_vector=None) -> Answer:
+            mode: RetrievalMode | str | None = None) -> Answer:
         """Answer one question."""
         q = question if isinstance(question, Question) else Question(question)
+        return self._ask(q, self._query(q), k, filters, mode)
+
+    def _ask(self, q: Question, query: str, k: int, filters: Filters | None, mode=None,
+             query_vector=None) -> Answer:
         t0 = time.perf_counter()
         text = safe_text(q.text)
-        query = self._query(q)
         if not query:
             return Answer(id=q.id, question=text, answer="Please ask a question.", abstained=True,
                           error="empty question", timing_ms={"retrieve": 0.0, "answer": 0.0, "total": 0.0})
@@ -168,10 +171,10 @@ class QAService:
         res = self.retriever.run(query, k=max(k, 10), filters=filters, mode=mode, query_vector=query_vector)
         t_ret = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
-        # The answerer sees the cleaned, length-capped question (it may quote it); the record keeps the original.
         qvec = res.query_vector
         if qvec is None and res.passages:  # bm25-only retrieval: the answerer still compares meanings
             qvec = self.embedder.encode([query])[0]
+        # The answerer sees the cleaned, length-capped question (it may quote it); the record keeps the original.
         ans = self.answerer.run(clean_question(text), res.passages, qvec, qid=q.id, query=query)
         ans.question = text
         t_ans = (time.perf_counter() - t) * 1000
@@ -200,4 +203,4 @@ class QAService:
         vecs = self.retriever.embed([texts[i] for i in nonempty]) if nonempty else []
         vec_of = {i: vecs[j] for j, i in enumerate(nonempty)}
         for i, q in enumerate(batch):
-            yield self.ask(q, k=k, filters=filters, query_vector=vec_of.get(i))
+            yield self._ask(q, texts[i], k, filters, query_vector=vec_of.get(i))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from qa.answer.extract import (
     polarity,
     same_value,
 )
-from qa.answer.question import AnswerType, QuestionAnalysis, analyze
+from qa.answer.question import QUESTION_WORDS, AnswerType, QuestionAnalysis, analyze
 from qa.index.store import IndexStore
 from qa.types import Answer, Article, Passage
 
@@ -100,6 +101,43 @@ _WINDOW = 16  # tokens either side of a phrase in which a focus word ties the va
 _TYPED = {AnswerType.AMOUNT, AnswerType.DATE, AnswerType.PERSON, AnswerType.ORG, AnswerType.LIST, AnswerType.THING}
 
 
+@dataclass(frozen=True)
+class FocusWords:
+    """The question's topic words (stemmed), minus its names and answer-type cues; a phrase with one
+    of them close by answers *this* question ("exceeded $13 billion" after "investment").
+
+    Made per question, so one :class:`Answerer` can serve concurrent questions."""
+
+    stems: frozenset[str]
+    stem: Callable[[str], str]
+
+    def positions(self, text: str) -> list[int]:
+        out = []
+        for m in _TERM.finditer(text):
+            st = self.stem(re.sub(r"['’]s$", "", m.group(0)))
+            # "partner" ~ "partnership": a shared stem prefix of 5+ letters counts as the same word
+            if st in self.stems or any(len(f) >= 5 and (st.startswith(f) or f.startswith(st) and len(st) >= 5)
+                                       for f in self.stems):
+                out.append(m.start())
+        return out
+
+    def near(self, phrase: Phrase, text: str) -> bool:
+        """Whether a focus word lies within a few words of ``phrase`` (or in it)."""
+        if not self.stems:
+            return True
+        before = text[: max(0, phrase.start - 1)].split()[-_WINDOW:]
+        after = text[phrase.end:].split()[:_WINDOW]
+        return bool(self.positions(" ".join(before + [phrase.text] + after)))
+
+    def nearest(self, found: list[Phrase], text: str) -> Phrase | None:
+        if not found:
+            return None
+        pos = self.positions(text)
+        if not pos:
+            return found[0]
+        return min(found, key=lambda p: min(abs(p.start - x) for x in pos))
+
+
 class Answerer:
     """Build an :class:`~qa.types.Answer` from retrieved passages.
 
@@ -133,7 +171,7 @@ class Answerer:
                 c.dense = float(v)
         return out
 
-    def _phrase(self, c: Candidate, qa_: QuestionAnalysis) -> Phrase | None:
+    def _phrase(self, c: Candidate, qa_: QuestionAnalysis, focus: FocusWords) -> Phrase | None:
         text = c.text
         t = qa_.type
         if t is AnswerType.AMOUNT:
@@ -144,7 +182,7 @@ class Answerer:
                 counted = qa_.extras.get("counted") or ()
                 found = [p for p in found if p.kind == "number"
                          and any(_same_word(p.unit.split()[-1] if p.unit else "", w) for w in counted)]
-            return self._nearest(found, text)
+            return focus.nearest(found, text)
         if t is AnswerType.DATE:
             found = find_dates(text)
             if not found:
@@ -152,7 +190,7 @@ class Answerer:
             ql = " ".join(qa_.terms)
             pref = [p for p in found if p.text.lower().startswith(("until", "through", "till"))] if "until" in ql or \
                 "long" in ql else []
-            return self._nearest(pref or found, text)
+            return focus.nearest(pref or found, text)
         if t is AnswerType.PERSON:
             roles = tuple(w for w in qa_.terms if w.lower() not in {e.lower() for e in qa_.entities}) + tuple(
                 e for e in qa_.entities if e.isupper())
@@ -169,49 +207,21 @@ class Answerer:
             return noun_phrase(text, qa_.head_noun)
         return None
 
-    def _focus_positions(self, text: str) -> list[int]:
-        lexical = self.store.data.lexical
-        out = []
-        for m in _TERM.finditer(text):
-            stem = lexical.stem(re.sub(r"['’]s$", "", m.group(0)))
-            # "partner" ~ "partnership": a shared stem prefix of 5+ letters counts as the same word
-            if stem in self._focus or any(len(f) >= 5 and (stem.startswith(f) or f.startswith(stem) and len(stem) >= 5)
-                                          for f in self._focus):
-                out.append(m.start())
-        return out
-
-    def _near_focus(self, phrase: Phrase, text: str) -> bool:
-        """Whether a focus word of the question lies within a few words of ``phrase``."""
-        if not self._focus:
-            return True
-        lo = max(0, phrase.start - 1)
-        before = text[:lo].split()[-_WINDOW:]
-        after = text[phrase.end:].split()[:_WINDOW]
-        window = " ".join(before + [phrase.text] + after)
-        return bool(self._focus_positions(window))
-
-    def _nearest(self, found: list[Phrase], text: str) -> Phrase | None:
-        if not found:
-            return None
-        pos = self._focus_positions(text)
-        if not pos:
-            return found[0]
-        return min(found, key=lambda p: min(abs(p.start - x) for x in pos))
-
     def _score(self, cands: list[Candidate], qa_: QuestionAnalysis, query: str) -> None:
+        """Score every candidate in place."""
         lexical = self.store.data.lexical
         cues = TYPE_CUES.get(qa_.type, frozenset())
         terms = list(dict.fromkeys(t for t in _terms(query) if t not in cues))
         entity_set = {e.lower() for e in qa_.entities}
-        self._focus = {lexical.stem(t) for t in terms if t not in entity_set}
+        focus = FocusWords(frozenset(lexical.stem(t) for t in terms if t not in entity_set), lexical.stem)
         idf = lexical.idf(terms) if terms else {}
         stems = {t: lexical.stem(t) for t in terms}
         total = sum(idf.values()) or 1.0
         for c in cands:
             sent_stems = {lexical.stem(w) for w in _terms(c.text)}
             c.lex = sum(idf[t] for t in terms if stems[t] in sent_stems) / total
-            c.phrase = self._phrase(c, qa_) if qa_.type in _TYPED else None
-            c.near = c.phrase is not None and self._near_focus(c.phrase, c.text)
+            c.phrase = self._phrase(c, qa_, focus) if qa_.type in _TYPED else None
+            c.near = c.phrase is not None and focus.near(c.phrase, c.text)
             if qa_.type not in _TYPED:
                 type_match = 1.0
             else:
@@ -297,9 +307,7 @@ class Answerer:
                 and c.phrase.unit != best.phrase.unit:
             return False  # "$27bn" and "£14bn" are likely the same sum in two currencies
         low = c.text.lower()
-        if any(e.lower() not in low for e in qa_.entities):
-            return False
-        return self._near_focus(c.phrase, c.text)
+        return all(e.lower() in low for e in qa_.entities)
 
     def _typed_answer(self, best, cands, qa_, book, notes) -> str:
         others = [c for c in self._related(best, cands) if self._comparable(best, c, qa_)]
@@ -348,9 +356,7 @@ class Answerer:
     def _list_answer(self, best, cands, qa_, book) -> str:
         m = book.cite(best.article, best.start, best.end)
         items = list(best.phrase.value) if best.phrase.kind == "list" else [best.phrase.text]
-        raw_items = [x.strip() for x in re.split(r",\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+", best.phrase.text) if x.strip()] \
-            if best.phrase.kind == "list" else items
-        lines = [f"{compose.lead_case(compose.safe(compose.list_lead(raw_items)))} {m}."]
+        lines = [f"{compose.lead_case(compose.safe(compose.list_lead(items)))} {m}."]
         lines.append(compose.quote_line(best.article, best.start, best.end, m))
         return "\n".join(lines)
 
@@ -395,8 +401,6 @@ def _kind(p: Phrase) -> str:
 
 
 def _terms(text: str) -> list[str]:
-    from qa.answer.question import QUESTION_WORDS
-
     out = []
     for w in _TERM.findall(text):
         w = re.sub(r"['’]s$", "", w).lower()

@@ -39,7 +39,7 @@ class Phrase:
     text: str
     start: int
     end: int
-    value: float | str | None = None
+    value: float | str | tuple[str, ...] | None = None  # a list's items, as written
     kind: str = ""
     unit: str = ""  # currency symbol or code for money ("$", "£", "EUR"), counted noun for counts
 
@@ -145,13 +145,13 @@ def find_list(sentence: str) -> Phrase | None:
         need = len(items) if m.group(0).strip().lower() in {"with", "from"} else len(items) // 2 + 1
         if len(items) >= 2 and all(len(x.split()) <= 6 for x in items) and named >= need:
             seg = seg.rstrip(" ,")
-            best = Phrase(seg, rest_start, rest_start + len(seg), tuple(i.lower() for i in items), "list")
+            best = Phrase(seg, rest_start, rest_start + len(seg), tuple(items), "list")
     if best is not None:
         return best
     m = re.search(r"((?:[A-Z][\w.&-]*(?:\s[A-Z][\w.&-]*)*,\s+){2,}(?:and\s+|or\s+)?[A-Z][\w.&-]*(?:\s[A-Z][\w.&-]*)*)", sentence)
     if m:
         items = [x.strip() for x in re.split(r",\s*(?:and\s+|or\s+)?", m.group(1))]
-        return Phrase(m.group(1), m.start(1), m.end(1), tuple(i.lower() for i in items), "list")
+        return Phrase(m.group(1), m.start(1), m.end(1), tuple(items), "list")
     return None
 
 

@@ -211,7 +211,7 @@ def write_beir_report(result, out_dir: Path | str, refs: Sequence[tuple[str, flo
         for cfg, ranked in result.runs.items():
             for qid, docs in ranked.items():
                 fh.write(json.dumps({"config": cfg, "query_id": qid, "docs": docs[:100]}) + "\n")
-    md = f"# BEIR retrieval report\n\n" + (f"Command: `{command}`\n\n" if command else "") + \
+    md = "# BEIR retrieval report\n\n" + (f"Command: `{command}`\n\n" if command else "") + \
         render_beir(result, refs, markdown=True).replace("\nreference:", "\n\nreference:") + "\n"
     paths["report"].write_text(md, encoding="utf-8")
     return paths

@@ -120,11 +120,10 @@ class HybridRetriever:
 
         dense_ids: list[int] = []
         dense_scores: dict[int, float] = {}
-        if mode in (RetrievalMode.HYBRID, RetrievalMode.DENSE) or query_vector is None:
-            if query_vector is None and mode is not RetrievalMode.BM25:
-                t = time.perf_counter()
-                query_vector = self.embedder.encode([query])[0]
-                timing["embed"] = (time.perf_counter() - t) * 1000
+        if query_vector is None and mode is not RetrievalMode.BM25:
+            t = time.perf_counter()
+            query_vector = self.embedder.encode([query])[0]
+            timing["embed"] = (time.perf_counter() - t) * 1000
         if mode in (RetrievalMode.HYBRID, RetrievalMode.DENSE):
             t = time.perf_counter()
             ids, scores = search_dense(self.store.data.dense, query_vector, depth, allowed)

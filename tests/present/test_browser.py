@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, SEEDS
+from tests.conftest import REPO
+from tests.present.conftest import running_app
 
 pytestmark = pytest.mark.browser
 
@@ -33,12 +32,6 @@ def _missing(reason: str):
     if os.environ.get("QA_REQUIRE_BROWSER") == "1":
         pytest.fail(f"QA_REQUIRE_BROWSER=1 but {reason}", pytrace=False)
     pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -70,19 +63,10 @@ class Recorder:
 @pytest.fixture(scope="module")
 def server(seeds_index, embedder, tmp_path_factory):
     """(url, svc, recorder): the app on a copy of the seeds index."""
-    from qa.pipeline import QAService
-    from qa.present.ui import launch
-
-    index_dir = tmp_path_factory.mktemp("ui") / "index"
-    shutil.copytree(seeds_index, index_dir)
-    svc = QAService(index_dir=index_dir, corpus=[SEEDS], progress=False, build=False)
-    svc.embedder._model = embedder.model
-    rec = Recorder(svc)
-    svc.ask = rec
-    port = free_port()
-    app = launch(svc, host="127.0.0.1", port=port, block=False, quiet=True)
-    yield f"http://127.0.0.1:{port}/", svc, rec
-    app.close()
+    with running_app(tmp_path_factory.mktemp("ui"), seeds_index, embedder) as (url, svc):
+        rec = Recorder(svc)
+        svc.ask = rec  # looked up per request, so questions asked through the page are recorded
+        yield url, svc, rec
     ARTIFACTS.mkdir(exist_ok=True)
     if TIMINGS:
         (ARTIFACTS / "ui_timings.json").write_text(json.dumps(TIMINGS, indent=2) + "\n")

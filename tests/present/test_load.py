@@ -7,15 +7,14 @@ tests/artifacts/load.json, never asserted.
 from __future__ import annotations
 
 import json
-import shutil
-import socket
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import REPO, SEEDS
+from tests.conftest import REPO
+from tests.present.conftest import running_app
 
 USERS = 20
 PER_USER = 10
@@ -35,25 +34,10 @@ QUESTIONS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def api_url(seeds_index, embedder, tmp_path_factory):
-    from qa.pipeline import QAService
-    from qa.present.ui import launch
-
-    index_dir = tmp_path_factory.mktemp("load") / "index"
-    shutil.copytree(seeds_index, index_dir)
-    svc = QAService(index_dir=index_dir, corpus=[SEEDS], progress=False, build=False)
-    svc.embedder._model = embedder.model
-    port = _free_port()
-    app = launch(svc, host="127.0.0.1", port=port, block=False, quiet=True)
-    yield f"http://127.0.0.1:{port}/"
-    app.close()
+    with running_app(tmp_path_factory.mktemp("load"), seeds_index, embedder) as (url, _):
+        yield url
 
 
 def _stable(ans: dict) -> dict:

@@ -124,8 +124,7 @@ def controller(seeds_index, embedder, tmp_path):
 
     index_dir = tmp_path / "index"
     shutil.copytree(seeds_index, index_dir)
-    svc = QAService(index_dir=index_dir, corpus=[SEEDS], progress=False, build=False)
-    svc.embedder._model = embedder.model
+    svc = QAService(index_dir=index_dir, corpus=[SEEDS], progress=False, build=False, embedder=embedder)
     return ChatController(svc)
 
 

@@ -151,14 +151,14 @@ def test_batch_bad_lines_do_not_stop_it(service, tmp_path):
 
 
 def test_batch_survives_a_question_that_crashes(service, tmp_path, monkeypatch):
-    real_ask = service.ask
+    real_ask = service._ask  # every question, single or batched, is answered here
 
     def ask(q, *a, **k):
         if "BOOM" in (q.text if isinstance(q, Question) else q):
             raise RuntimeError("simulated failure")
         return real_ask(q, *a, **k)
 
-    monkeypatch.setattr(service, "ask", ask)
+    monkeypatch.setattr(service, "_ask", ask)
     src, out = tmp_path / "q.txt", tmp_path / "a.jsonl"
     src.write_text("How much has Microsoft invested in OpenAI?\nBOOM goes the question\nWho is OpenAI's CEO?\n")
     rc = run_batch(service, src, out, "jsonl", progress=False)
