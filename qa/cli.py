@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rebuild", action="store_true", help="ignore the existing index and build from scratch")
     p.add_argument("--chunk-tokens", type=int, default=None, help="max tokens per chunk (default: 128)")
     p.add_argument("--overlap-tokens", type=int, default=None, help="tokens shared by neighbouring chunks (default: 24)")
+    p.add_argument("--sentence-vectors", choices=["pooled", "separate"], default="pooled",
+                   help="pooled (default): sentence vectors from the chunks' own model pass; "
+                        "separate: embed every sentence again (about 2x slower to build)")
     p.add_argument("--max-file-mb", type=float, default=20.0, help="skip article files larger than this (default: 20)")
     p.add_argument("--verbose", action="store_true", help="list every ingestion warning")
 
@@ -126,7 +129,7 @@ def cmd_index(args) -> int:
     params = ChunkParams(chunk_tokens=args.chunk_tokens or defaults.chunk_tokens,
                          overlap_tokens=args.overlap_tokens if args.overlap_tokens is not None else defaults.overlap_tokens)
     builder = IndexBuilder(Embedder(args.model), params, max_file_bytes=int(args.max_file_mb * 2**20),
-                           progress=not args.quiet)
+                           progress=not args.quiet, sentence_vectors=args.sentence_vectors)
     up = args.index_dir / "uploads"
     corpus = list(args.corpus) + ([up] if up.is_dir() and any(up.iterdir()) else [])
     report = builder.run(corpus, args.index_dir, rebuild=args.rebuild)

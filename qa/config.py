@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from enum import Enum
 from pathlib import Path
 
 DEFAULT_INDEX_DIR = Path("index")
@@ -16,7 +17,7 @@ DEFAULT_CORPUS = Path("seeds")
 ANN_THRESHOLD = 50_000
 
 #: Bumped whenever cleaning, chunking or the on-disk layout changes, so old indexes are rebuilt.
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -37,3 +38,23 @@ class ChunkParams:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+class SentenceVectors(str, Enum):
+    """Where the answerer's sentence vectors come from.
+
+    ``pooled`` (default): the mean of the sentence's token vectors inside its chunk, taken from the
+    chunk's own forward pass, so building costs one model pass over the text. ``separate``: each
+    sentence is embedded again on its own, which about doubles build time.
+    """
+
+    POOLED = "pooled"
+    SEPARATE = "separate"
+
+    @classmethod
+    def parse(cls, value: "str | SentenceVectors") -> "SentenceVectors":
+        try:
+            return cls(value)
+        except ValueError:
+            valid = ", ".join(v.value for v in cls)
+            raise ValueError(f"unknown sentence-vector mode {value!r}; valid: {valid}") from None

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from qa.answer.answerer import AnswerConfig, Answerer
 from qa.answer.question import resolve_followup
-from qa.config import DEFAULT_CORPUS, DEFAULT_INDEX_DIR, ChunkParams
+from qa.config import DEFAULT_CORPUS, DEFAULT_INDEX_DIR, ChunkParams, SentenceVectors
 from qa.embed.model import Embedder
 from qa.errors import IndexError_
 from qa.index.builder import BuildReport, IndexBuilder
@@ -115,7 +115,10 @@ class QAService:
         self._load()
 
     def builder(self) -> IndexBuilder:
-        return IndexBuilder(self.embedder, self.chunk_params, progress=self.progress)
+        """A builder with the settings the index was built with, so an update re-embeds nothing old."""
+        settings = (read_manifest(self.index_dir) or {}).get("settings", {})
+        return IndexBuilder(self.embedder, self.chunk_params, progress=self.progress,
+                            sentence_vectors=settings.get("sentence_vectors", SentenceVectors.POOLED))
 
     def corpus_paths(self) -> list[Path]:
         """The corpus plus the articles uploaded through the UI."""

@@ -36,9 +36,11 @@ from qa.types import Answer, Article, Passage
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 
 
-def _calibrated_threshold(default: float = 0.4) -> float:
+def _calibrated_threshold(sentence_vectors: str = "pooled", default: float = 0.4) -> float:
+    """The threshold calibrated for indexes whose sentence vectors were made the given way: the
+    support scores of pooled and separately embedded sentence vectors are not on the same scale."""
     try:
-        return float(json.loads(CALIBRATION_FILE.read_text())["abstain_threshold"])
+        return float(json.loads(CALIBRATION_FILE.read_text())[sentence_vectors]["abstain_threshold"])
     except (OSError, KeyError, ValueError, TypeError):
         return default
 
@@ -49,7 +51,8 @@ class AnswerConfig:
 
     Attributes:
         abstain_threshold: Answers whose support is below this abstain. Default: the value
-            calibrated on eval/qa.jsonl and stored in ``qa/answer/calibration.json``.
+            calibrated on eval/qa.jsonl for the index's kind of sentence vectors, stored in
+            ``qa/answer/calibration.json``.
         passages: How many top passages to read sentences from (default 8).
         max_citations: At most this many cited sentences per answer (default 4).
         w_dense, w_lex, w_type, w_rank: Sentence score weights (dense similarity, idf-weighted
@@ -66,8 +69,9 @@ class AnswerConfig:
     untyped_support: float = 0.75
     non_statement_factor: float = 0.85
 
-    def threshold(self) -> float:
-        return self.abstain_threshold if self.abstain_threshold >= 0 else _calibrated_threshold()
+    def threshold(self, sentence_vectors: str = "pooled") -> float:
+        """``abstain_threshold`` if set, else the one calibrated for ``sentence_vectors``."""
+        return self.abstain_threshold if self.abstain_threshold >= 0 else _calibrated_threshold(sentence_vectors)
 
 
 @dataclass
@@ -149,7 +153,8 @@ class Answerer:
     def __init__(self, store: IndexStore, config: AnswerConfig | None = None) -> None:
         self.store = store
         self.config = config or AnswerConfig()
-        self.threshold = self.config.threshold()
+        settings = store.manifest.get("settings", {})
+        self.threshold = self.config.threshold(settings.get("sentence_vectors", "pooled"))
 
     # -- scoring ---------------------------------------------------------------------------------
     def _candidates(self, passages: list[Passage], qvec: np.ndarray | None) -> list[Candidate]:

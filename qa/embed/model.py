@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.embed.pooling import SpanEncoding, pool_spans, unit_rows
 from qa.errors import ModelError
 
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
@@ -153,17 +154,65 @@ class Embedder:
         return self.model.tokenizer
 
     def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
-        """Encode ``texts``; returns an ``(n, dim)`` float32 array of unit vectors."""
-        if not texts:
-            return np.zeros((0, self.info.dim), dtype=np.float32)
-        vecs = self.model.encode(
-            texts,
-            batch_size=self.batch_size,
-            show_progress_bar=show_progress,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-        )
-        return np.ascontiguousarray(vecs, dtype=np.float32)
+        """Encode ``texts``; returns an ``(n, dim)`` float32 array of unit vectors.
+
+        The same vectors as ``SentenceTransformer.encode(..., normalize_embeddings=True)`` (the
+        tests check this), without its per-call overhead: about 1 ms of a 14 ms question.
+        """
+        return self._run(texts, None, show_progress).vectors
+
+    def encode_with_spans(self, texts: list[str], spans: list[list[tuple[int, int]]],
+                          show_progress: bool = False) -> SpanEncoding:
+        """Encode ``texts`` and, from the same forward pass, pool the tokens of character spans.
+
+        Args:
+            texts: The texts to encode.
+            spans: For each text, sorted non-overlapping ``(start, end)`` character spans in it.
+            show_progress: Show a progress bar over batches (default False).
+
+        Returns:
+            A :class:`~qa.embed.pooling.SpanEncoding`. With a tokenizer that cannot report
+            character offsets (a non-"fast" one), each span is encoded on its own instead.
+        """
+        if len(spans) != len(texts):
+            raise ValueError(f"{len(texts)} texts but {len(spans)} span lists")
+        return self._run(texts, spans, show_progress)
+
+    def _run(self, texts: list[str], spans: list[list[tuple[int, int]]] | None,
+             show_progress: bool) -> SpanEncoding:
+        import torch
+        from tqdm.auto import tqdm
+
+        model = self.model
+        dim = self.info.dim
+        n_spans = [len(s) for s in spans] if spans is not None else [0] * len(texts)
+        first = np.concatenate([[0], np.cumsum(n_spans)]).astype(np.int64)
+        vectors = np.zeros((len(texts), dim), dtype=np.float32)
+        sums = np.zeros((int(first[-1]), dim), dtype=np.float32)
+        counts = np.zeros(int(first[-1]), dtype=np.int64)
+        offsets_ok = spans is not None and bool(getattr(model.tokenizer, "is_fast", False))
+        kwargs = {"processing_kwargs": {"text": {"return_offsets_mapping": True}}} if offsets_ok else {}
+        # Longest first, as sentence-transformers does: batches of similar length pad little.
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        starts = range(0, len(texts), self.batch_size)
+        for b in tqdm(starts, desc="embedding", unit="batch", disable=not show_progress, leave=False):
+            idx = order[b:b + self.batch_size]
+            features = model.preprocess([texts[i] for i in idx], **kwargs)
+            offsets = features.pop("offset_mapping", None)
+            with torch.inference_mode():
+                out = model.forward(features)
+            vectors[idx] = out["sentence_embedding"].float().numpy()
+            if offsets_ok:
+                tokens = out["token_embeddings"].float().numpy()
+                mask, offsets = features["attention_mask"].numpy(), offsets.numpy()
+                for r, i in enumerate(idx):
+                    lo, hi = first[i], first[i + 1]
+                    if hi > lo:
+                        sums[lo:hi], counts[lo:hi] = pool_spans(tokens[r], offsets[r], mask[r], spans[i])
+        if spans is not None and not offsets_ok and len(sums):
+            sums[:] = self.encode([t[s:e] for t, sp in zip(texts, spans) for s, e in sp], show_progress)
+            counts[:] = 1
+        return SpanEncoding(unit_rows(vectors), sums, counts)
 
 
 class _RustTokenizer:

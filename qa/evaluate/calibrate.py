@@ -87,14 +87,25 @@ def calibration_records(eval_records: Sequence[dict], config: str) -> list[dict]
 
 
 def write_calibration(path: Path | str, threshold: float, measured_on: str, config: str,
-                      accuracy: float | None = None) -> dict:
-    """Write ``{"abstain_threshold", "criterion", "measured_on", "config", "accuracy_at_threshold", "date"}``
-    to ``path`` (JSON, replaced atomically)."""
+                      accuracy: float | None = None, sentence_vectors: str = "pooled") -> dict:
+    """Record a threshold for indexes with ``sentence_vectors`` (default ``pooled``) in ``path``.
+
+    The file maps each kind of sentence vectors to ``{"abstain_threshold", "criterion",
+    "measured_on", "config", "accuracy_at_threshold", "date"}``; other kinds' entries are kept.
+    Written atomically. Returns the new entry.
+    """
     data = {"abstain_threshold": round(float(threshold), 6), "criterion": CRITERION, "measured_on": measured_on,
             "config": config, "accuracy_at_threshold": None if accuracy is None else round(accuracy, 3),
             "date": _dt.date.today().isoformat()}
     path = Path(path)
+    try:
+        whole = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        whole = {}
+    if not isinstance(whole, dict) or "abstain_threshold" in whole:
+        whole = {}
+    whole[sentence_vectors] = data
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    tmp.write_text(json.dumps(whole, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     tmp.replace(path)
     return data

@@ -111,9 +111,11 @@ def run_eval(args) -> int:
             print(f"best threshold: {best:.4f}")
             if write_cal:
                 acc = next(r["accuracy"] for r in rows if r["threshold"] == best)
-                data = write_calibration(CALIBRATION_PATH, best, config=main, accuracy=acc,
+                kind = svc.store.manifest.get("settings", {}).get("sentence_vectors", "pooled")
+                data = write_calibration(CALIBRATION_PATH, best, config=main, accuracy=acc, sentence_vectors=kind,
                                          measured_on=f"{args.file} ({len(items)} questions, {main} retrieval)")
-                print(f"wrote {CALIBRATION_PATH}: abstain_threshold = {data['abstain_threshold']}")
+                print(f"wrote {CALIBRATION_PATH}: abstain_threshold for {kind} sentence vectors = "
+                      f"{data['abstain_threshold']}")
     if args.out:
         paths = write_report(result, args.out, calibration, _command())
         print(f"\nwrote {', '.join(str(p) for p in paths.values())}")

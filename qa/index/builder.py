@@ -20,8 +20,9 @@ import numpy as np
 from qa import __version__
 from qa.chunk.sentences import split_sentences
 from qa.chunk.splitter import TokenChunker
-from qa.config import ANN_THRESHOLD, PIPELINE_VERSION, ChunkParams
+from qa.config import ANN_THRESHOLD, PIPELINE_VERSION, ChunkParams, SentenceVectors
 from qa.embed.model import Embedder
+from qa.embed.pooling import sentence_vectors
 from qa.errors import CorpusError, IndexError_
 from qa.index.dense import DenseKind, build_dense
 from qa.index.lexical import LexicalIndex
@@ -90,12 +91,16 @@ class IndexBuilder:
         max_file_bytes: Skip larger files (default 20 MiB).
         progress: Show progress bars (default True).
         ann_threshold: Chunk count at which the dense index switches from exact to HNSW.
+        sentence_vectors: How sentence vectors are made (default ``pooled``: from the chunks'
+            forward pass; see :class:`~qa.config.SentenceVectors`).
     """
 
     def __init__(self, embedder: Embedder, params: ChunkParams | None = None,
                  max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, progress: bool = True,
-                 ann_threshold: int = ANN_THRESHOLD) -> None:
+                 ann_threshold: int = ANN_THRESHOLD,
+                 sentence_vectors: SentenceVectors | str = SentenceVectors.POOLED) -> None:
         self.embedder = embedder
+        self.sentence_vectors = SentenceVectors.parse(sentence_vectors)
         self.params = params or ChunkParams()
         self.max_file_bytes = max_file_bytes
         self.progress = progress
@@ -105,7 +110,8 @@ class IndexBuilder:
 
     def _settings(self) -> dict:
         return {"model_id": self.embedder.info.model_id, "chunking": self.params.to_dict(),
-                "chunk_tokens_effective": self.chunk_tokens, "pipeline_version": PIPELINE_VERSION}
+                "chunk_tokens_effective": self.chunk_tokens, "pipeline_version": PIPELINE_VERSION,
+                "sentence_vectors": self.sentence_vectors.value}
 
     def run(self, corpus: list[Path], index_dir: Path, rebuild: bool = False,
             lock_timeout: float = 0.0) -> BuildReport:
@@ -164,6 +170,37 @@ class IndexBuilder:
         report.seconds = time.perf_counter() - t0
         return report
 
+    def _embed(self, articles: list[Article], plans: list[tuple], chunk_texts: list[str],
+               sent_texts: list[str], report: BuildReport) -> tuple[np.ndarray, np.ndarray]:
+        """Vectors for the new chunks and new sentences."""
+        show = self.progress and bool(chunk_texts)
+        if self.sentence_vectors is SentenceVectors.SEPARATE:
+            vecs = self.embedder.encode(chunk_texts + sent_texts, show_progress=show)
+            report.embedded_texts = len(chunk_texts) + len(sent_texts)
+            return vecs[: len(chunk_texts)], vecs[len(chunk_texts):]
+        # Each chunk's text is its title line (if any) then article.text[start:end]; a sentence's
+        # span is clipped to the chunk, so one cut by a chunk border is pooled from both chunks.
+        spans: list[list[tuple[int, int]]] = []
+        owner: list[int] = []
+        for art, plan in zip(articles, plans):
+            if plan[0] != "new":
+                continue
+            _, sents, chunks, c_off, s_off = plan
+            for j, (start, end, lo, hi) in enumerate(chunks):
+                shift = len(chunk_texts[c_off + j]) - (end - start) - start
+                spans.append([(max(sents[k][0], start) + shift, min(sents[k][1], end) + shift)
+                              for k in range(lo, hi)])
+                owner.extend(range(s_off + lo, s_off + hi))
+        enc = self.embedder.encode_with_spans(chunk_texts, spans, show_progress=show)
+        span_chunk = np.repeat(np.arange(len(spans)), [len(sp) for sp in spans])
+        sent_vecs, tokens = sentence_vectors(enc, span_chunk, np.asarray(owner, dtype=np.int64), len(sent_texts))
+        # A sentence no chunk token fell in (only symbols the tokenizer drops, say) is embedded alone.
+        orphans = np.flatnonzero(tokens == 0)
+        if len(orphans):
+            sent_vecs[orphans] = self.embedder.encode([sent_texts[i] for i in orphans])
+        report.embedded_texts = len(chunk_texts) + len(orphans)
+        return enc.vectors, sent_vecs
+
     def _open_previous(self, index_dir: Path, rebuild: bool, issues: list[IngestIssue]) -> IndexStore | None:
         if rebuild:
             return None
@@ -211,11 +248,8 @@ class IndexBuilder:
         report.timings["chunk"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        texts = new_chunk_texts + new_sent_texts
-        vecs = self.embedder.encode(texts, show_progress=self.progress and bool(texts))
-        report.embedded_texts = len(texts)
+        new_chunk_vecs, new_sent_vecs = self._embed(articles, plans, new_chunk_texts, new_sent_texts, report)
         report.timings["embed"] = time.perf_counter() - t
-        new_chunk_vecs, new_sent_vecs = vecs[: len(new_chunk_texts)], vecs[len(new_chunk_texts):]
 
         t = time.perf_counter()
         dim = self.embedder.info.dim

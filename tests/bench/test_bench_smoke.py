@@ -41,8 +41,8 @@ def test_smoke_run_has_every_section_without_errors(smoke_report):
 def test_build_figures_are_consistent(smoke_report):
     b = smoke_report["sections"]["build"]["figures"]["seeds"]
     assert b["chunks"] > 0 and b["sentences"] > 0
-    assert b["embedded_texts"] == b["chunks"] + b["sentences"]
-    assert b["tokens_embedded"] > b["chunk_tokens"] > 0
+    assert b["embedded_texts"] == b["chunks"]  # sentence vectors are pooled from the chunks' pass
+    assert b["tokens_embedded"] == b["chunk_tokens"] > 0
     assert set(b["timings_s"]) >= {"ingest", "chunk", "embed", "dense", "bm25", "write"}
 
 

@@ -62,6 +62,11 @@ def test_write_calibration(tmp_path):
     path = tmp_path / "calibration.json"
     data = write_calibration(path, 0.4123456789, measured_on="eval/qa.jsonl", config="hybrid")
     on_disk = json.loads(path.read_text())
-    assert on_disk == data
-    assert on_disk["abstain_threshold"] == pytest.approx(0.412346)
-    assert {"criterion", "measured_on", "date"} <= set(on_disk)
+    assert on_disk == {"pooled": data}
+    assert data["abstain_threshold"] == pytest.approx(0.412346)
+    assert {"criterion", "measured_on", "date"} <= set(data)
+    # each kind of sentence vectors keeps its own entry; rewriting one leaves the other
+    write_calibration(path, 0.5, measured_on="eval/qa.jsonl", config="hybrid", sentence_vectors="separate")
+    write_calibration(path, 0.3, measured_on="eval/qa.jsonl", config="hybrid")
+    on_disk = json.loads(path.read_text())
+    assert on_disk["separate"]["abstain_threshold"] == 0.5 and on_disk["pooled"]["abstain_threshold"] == 0.3

@@ -26,7 +26,7 @@ def test_qa_eval_cli_writes_report_and_calibration(tmp_path, seeds_index, qa_ite
     assert set(metrics["metrics"]) == {"bm25", "hybrid"}
     if "calibration" in metrics:  # the answerer reports Answer.support
         assert "best threshold" in printed
-        assert json.loads(cal.read_text())["abstain_threshold"] == round(metrics["calibration"]["best"], 6)
+        assert json.loads(cal.read_text())["pooled"]["abstain_threshold"] == round(metrics["calibration"]["best"], 6)
     else:
         assert not cal.exists()
 

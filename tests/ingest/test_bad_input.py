@@ -212,6 +212,12 @@ class FakeEmbedder:
         v = np.random.default_rng(len(texts)).standard_normal((len(texts), self.info.dim)).astype(np.float32)
         return v / np.linalg.norm(v, axis=1, keepdims=True)
 
+    def encode_with_spans(self, texts, spans, show_progress: bool = False):
+        from qa.embed.pooling import SpanEncoding
+
+        n = sum(len(s) for s in spans)
+        return SpanEncoding(self.encode(texts), self.encode([""] * n), np.ones(n, dtype=np.int64))
+
 
 def test_big_but_allowed_article_is_indexed_whole(tmp_path, embedder):
     rng = random.Random(1)

@@ -1,0 +1,59 @@
+"""The Embedder against sentence-transformers itself, and span pooling on the real model."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+TEXTS = [
+    "Microsoft has invested $13 billion in OpenAI.",
+    "The deal runs until 2032, heise reported on Tuesday, citing people familiar with the talks.",
+    "Short.",
+    " ".join(["A very long sentence about cloud computing, revenue sharing and artificial general intelligence"] * 12),
+] * 40  # 160 texts: several batches, unsorted lengths
+
+
+def test_encode_matches_sentence_transformers(embedder):
+    ours = embedder.encode(TEXTS)
+    theirs = embedder.model.encode(TEXTS, batch_size=embedder.batch_size, normalize_embeddings=True,
+                                   convert_to_numpy=True)
+    assert ours.shape == (len(TEXTS), embedder.info.dim) and ours.dtype == np.float32
+    np.testing.assert_allclose(ours, theirs, atol=1e-5)
+
+
+def test_encode_with_spans_gives_the_same_text_vectors_and_counts_tokens(embedder):
+    text = "OpenAI restructured. Microsoft owns about 27 percent."
+    spans = [(0, 20), (21, len(text))]
+    enc = embedder.encode_with_spans([text, "Nothing to pool here."], [spans, []])
+    np.testing.assert_allclose(enc.vectors, embedder.encode([text, "Nothing to pool here."]), atol=1e-5)
+    tok = embedder.model.tokenizer
+    expected = [len(tok(text[s:e], add_special_tokens=False)["input_ids"]) for s, e in spans]
+    assert enc.span_tokens.tolist() == expected and enc.span_sums.shape == (2, embedder.info.dim)
+
+
+def test_pooled_span_is_nearest_its_own_sentence(embedder):
+    sents = ["The central bank raised interest rates by half a point.",
+             "The striker scored twice in the second half.",
+             "Heavy rain flooded the village overnight."]
+    text = " ".join(sents)
+    spans, pos = [], 0
+    for s in sents:
+        spans.append((pos, pos + len(s)))
+        pos += len(s) + 1
+    enc = embedder.encode_with_spans([text], [spans])
+    pooled = enc.span_sums / np.linalg.norm(enc.span_sums, axis=1, keepdims=True)
+    alone = embedder.encode(sents)
+    assert (np.argmax(pooled @ alone.T, axis=1) == np.arange(3)).all()
+
+
+def test_tokenizer_without_offsets_falls_back_to_encoding_each_span(embedder, monkeypatch):
+    text = "OpenAI restructured. Microsoft owns about 27 percent."
+    spans = [(0, 20), (21, len(text))]
+    monkeypatch.setattr(type(embedder.model.tokenizer), "is_fast", property(lambda self: False))
+    enc = embedder.encode_with_spans([text], [spans])
+    assert enc.span_tokens.tolist() == [1, 1]
+    np.testing.assert_allclose(enc.span_sums, embedder.encode([text[s:e] for s, e in spans]), atol=1e-5)
+
+
+def test_span_lists_must_match_texts(embedder):
+    with pytest.raises(ValueError, match="2 texts but 1 span lists"):
+        embedder.encode_with_spans(["a", "b"], [[]])
