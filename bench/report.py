@@ -29,9 +29,11 @@ def targets(report: dict) -> list[str]:
     for corpus in ("news-bbc", "news-realtimeqa", "seeds"):
         r = _get(f, "build", corpus, "ratio_build_vs_raw_all")
         if r is not None:
-            rows.append(_row(f"build {corpus}: build time / raw encode of chunks+sentences", r, "≤ 1.15×", _cmp(r, lambda x: x <= 1.15)))
+            rows.append(_row(f"build {corpus}: build time / raw encode of the texts it embedded", r, "≤ 1.15×",
+                             _cmp(r, lambda x: x <= 1.15)))
             rc = _get(f, "build", corpus, "ratio_build_vs_raw_chunks")
-            rows.append(_row(f"build {corpus}: build time / raw encode of chunks only", rc, "(≤ 1.15× if read strictly)", _cmp(rc, lambda x: x <= 1.15)))
+            rows.append(_row(f"build {corpus}: build time / raw encode of the chunk texts", rc, "≤ 1.15×",
+                             _cmp(rc, lambda x: x <= 1.15)))
     u = _get(f, "incremental", "unchanged", "wall_s")
     rows.append(_row(f"unchanged re-index ({_get(f, 'incremental', 'corpus', default='?')}), s", u, "< 2 s", _cmp(u, lambda x: x < 2)))
     for name, limit in (("seeds", 30), ("bbc+realtimeqa", 60)):

@@ -78,6 +78,9 @@ class HybridRetriever:
         mode: ``hybrid`` (default), ``dense`` or ``bm25``.
         depth: Candidates taken from each retriever before fusion (default 100).
         rrf_k: RRF damping constant (default 60).
+
+    In hybrid mode BM25 scores the question on a worker thread while the model embeds it: the
+    embedding is most of a query (bench/RESULTS.md) and releases the GIL, so BM25 costs no wall time.
     """
 
     def __init__(self, store: IndexStore, embedder: Embedder, mode: RetrievalMode | str = RetrievalMode.HYBRID,
@@ -87,6 +90,7 @@ class HybridRetriever:
         self.mode = RetrievalMode.parse(mode)
         self.depth = depth
         self.rrf_k = rrf_k
+        self._worker = None
         arts = store.articles
         self._art_source = np.array([(a.source or "").lower() for a in arts], dtype=object)
         self._art_date = np.array([a.date or "" for a in arts], dtype=object)
@@ -118,6 +122,9 @@ class HybridRetriever:
             return RetrievalResult([], query_vector, timing)
         depth = max(self.depth, 3 * k)
 
+        lexical = None
+        if mode is RetrievalMode.HYBRID and query_vector is None:
+            lexical = self._lexical_worker().submit(self._bm25, query, allowed, depth)
         dense_ids: list[int] = []
         dense_scores: dict[int, float] = {}
         if query_vector is None and mode is not RetrievalMode.BM25:
@@ -134,18 +141,8 @@ class HybridRetriever:
         bm25_ids: list[int] = []
         bm25_scores: dict[int, float] = {}
         if mode in (RetrievalMode.HYBRID, RetrievalMode.BM25):
-            t = time.perf_counter()
-            all_scores = self.store.data.lexical.scores(query)
-            if allowed is not None:
-                masked = np.zeros_like(all_scores)
-                masked[allowed] = all_scores[allowed]
-                all_scores = masked
-            positive = np.flatnonzero(all_scores > 0)
-            if len(positive):
-                top = positive[np.argsort(-all_scores[positive], kind="stable")[:depth]]
-                bm25_ids = [int(i) for i in top]
-                bm25_scores = {int(i): float(all_scores[i]) for i in top}
-            timing["bm25"] = (time.perf_counter() - t) * 1000
+            bm25_ids, bm25_scores, timing["bm25"] = (lexical.result() if lexical is not None
+                                                     else self._bm25(query, allowed, depth))
 
         t = time.perf_counter()
         if mode is RetrievalMode.HYBRID:
@@ -160,6 +157,28 @@ class HybridRetriever:
         passages = self._select(order, fused, k, dense_rank, dense_scores, bm25_rank, bm25_scores)
         timing["fusion"] = (time.perf_counter() - t) * 1000
         return RetrievalResult(passages, query_vector, timing)
+
+    def _lexical_worker(self):
+        from concurrent.futures import ThreadPoolExecutor
+
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-bm25")
+        return self._worker
+
+    def _bm25(self, query: str, allowed: np.ndarray | None, depth: int) -> tuple[list[int], dict[int, float], float]:
+        """Top ``depth`` chunk rows by BM25 (only rows in ``allowed`` when given), their scores, and ms taken."""
+        t = time.perf_counter()
+        all_scores = self.store.data.lexical.scores(query)
+        if allowed is not None:
+            masked = np.zeros_like(all_scores)
+            masked[allowed] = all_scores[allowed]
+            all_scores = masked
+        positive = np.flatnonzero(all_scores > 0)
+        if len(positive) > depth:  # keep the depth best (and any tied with the last) before sorting
+            cut = np.partition(all_scores[positive], len(positive) - depth)[len(positive) - depth]
+            positive = positive[all_scores[positive] >= cut]
+        top = positive[np.lexsort((positive, -all_scores[positive]))][:depth]
+        return [int(i) for i in top], {int(i): float(all_scores[i]) for i in top}, (time.perf_counter() - t) * 1000
 
     def _select(self, order, fused, k, dense_rank, dense_scores, bm25_rank, bm25_scores) -> list[Passage]:
         """Take passages best first, skipping repeats: the same text again (syndicated copy) or a

@@ -68,3 +68,37 @@ def test_bm25_mode_still_answers(service):
     ans = service.ask("Who is OpenAI's CEO?", mode="bm25")
     assert not ans.abstained and "Sam Altman" in ans.answer
     assert all(p.dense_rank is None for p in ans.passages)
+
+
+@pytest.mark.parametrize("question", ["How much has Microsoft invested in OpenAI?", "Who leads OpenAI?",
+                                      "revenue sharing agreement AGI", "zzzz qqqq"])
+def test_bm25_alongside_the_embedding_gives_the_same_ranking(service, question):
+    """BM25 runs on a worker thread while the question is embedded; given a precomputed vector it
+    runs inline. Both paths, and a plain stable sort of all BM25 scores, must agree."""
+    import numpy as np
+
+    ret = HybridRetriever(service.store, service.embedder, depth=5)  # a small depth cuts inside ties
+    threaded = ret.run(question, k=10)
+    inline = ret.run(question, k=10, query_vector=service.embedder.encode([question])[0])
+    assert [p.chunk_id for p in threaded.passages] == [p.chunk_id for p in inline.passages]
+    assert [p.bm25_rank for p in threaded.passages] == [p.bm25_rank for p in inline.passages]
+    scores = service.store.data.lexical.scores(question)
+    positive = np.flatnonzero(scores > 0)
+    expected = positive[np.argsort(-scores[positive], kind="stable")][:30]
+    ids, by_id, _ = ret._bm25(question, None, 30)
+    assert ids == [int(i) for i in expected] and set(by_id) == set(ids)
+
+
+@pytest.mark.parametrize("depth, expected", [(3, [1, 3, 4]), (5, [1, 3, 4, 6, 2]), (10, [1, 3, 4, 6, 2, 5])])
+def test_bm25_cut_keeps_ties_in_row_order(depth, expected):
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    scores = np.array([0, 2, 1, 2, 2, 0.5, 2], dtype=np.float32)
+    lexical = SimpleNamespace(scores=lambda q: scores.copy())
+    store = SimpleNamespace(articles=[], data=SimpleNamespace(lexical=lexical))
+    ids, by_id, _ = HybridRetriever(store, embedder=None)._bm25("q", None, depth)
+    assert ids == expected and all(by_id[i] == scores[i] for i in ids)
+    ids, _, _ = HybridRetriever(store, embedder=None)._bm25("q", np.array([2, 3, 5]), depth)
+    assert ids == [3, 2, 5][:depth]
