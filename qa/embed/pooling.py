@@ -77,7 +77,8 @@ def unit_rows(x: np.ndarray) -> np.ndarray:
 
 
 def sentence_vectors(enc: SpanEncoding, span_chunk: np.ndarray, span_sentence: np.ndarray,
-                     n_sentences: int, centering: float = CONTEXT_CENTERING) -> tuple[np.ndarray, np.ndarray]:
+                     n_sentences: int, centering: float = CONTEXT_CENTERING,
+                     block: int = 65_536) -> tuple[np.ndarray, np.ndarray]:
     """Merge pooled spans into one unit vector per sentence.
 
     Args:
@@ -87,24 +88,32 @@ def sentence_vectors(enc: SpanEncoding, span_chunk: np.ndarray, span_sentence: n
         n_sentences: How many sentences there are.
         centering: Share of the chunk vector taken out of each span's mean (default
             :data:`CONTEXT_CENTERING`).
+        block: Spans handled at a time (default 65,536); the result does not depend on it.
 
     Returns:
         ``(n_sentences, dim)`` unit vectors, and each sentence's token count: a sentence with 0
         tokens got no vector (a zero row) and must be embedded some other way.
     """
-    means = unit_rows(enc.span_sums / np.maximum(enc.span_tokens, 1)[:, None])
-    parts = (means - centering * enc.vectors[span_chunk]) * enc.span_tokens[:, None]
-    return unit_rows(_group_sum(parts, span_sentence, n_sentences)), \
-        np.bincount(span_sentence, weights=enc.span_tokens, minlength=n_sentences).astype(np.int64)
+    sums = np.zeros((n_sentences, enc.vectors.shape[1]), dtype=np.float32)
+    # In blocks, so the temporaries stay small next to the corpus's span sums (news-realtimeqa has
+    # 260k spans: each whole-array temporary would be another 400 MB).
+    for lo in range(0, len(span_sentence), block):
+        sl = slice(lo, lo + block)
+        tokens = enc.span_tokens[sl]
+        parts = unit_rows(enc.span_sums[sl] / np.maximum(tokens, 1)[:, None])
+        parts -= centering * enc.vectors[span_chunk[sl]]
+        parts *= tokens[:, None]
+        _add_by_group(sums, parts, span_sentence[sl])
+    counts = np.bincount(span_sentence, weights=enc.span_tokens, minlength=n_sentences).astype(np.int64)
+    return unit_rows(sums), counts
 
 
-def _group_sum(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
-    """Row sums of ``values`` per group id (``np.add.at`` is an order of magnitude slower)."""
-    out = np.zeros((n_groups, values.shape[1]), dtype=np.float32)
+def _add_by_group(out: np.ndarray, values: np.ndarray, groups: np.ndarray) -> None:
+    """``out[g] += values[i]`` for every ``i`` with ``groups[i] == g`` (``np.add.at`` is an order of
+    magnitude slower)."""
     if len(groups) == 0:
-        return out
+        return
     order = np.argsort(groups, kind="stable")
     g = groups[order]
     first = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    out[g[first]] = np.add.reduceat(values[order], first, axis=0)
-    return out
+    out[g[first]] += np.add.reduceat(values[order], first, axis=0)

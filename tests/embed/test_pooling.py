@@ -60,3 +60,16 @@ def test_sentence_without_tokens_is_reported_with_a_zero_row():
     vecs, counts = sentence_vectors(enc, np.array([0]), np.array([1]), 3)
     assert counts.tolist() == [0, 2, 0]
     assert not vecs[0].any() and not vecs[2].any() and np.isclose(np.linalg.norm(vecs[1]), 1)
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 1000])
+def test_block_size_does_not_change_the_result(block):
+    rng = np.random.default_rng(0)
+    enc = SpanEncoding(unit_rows(rng.standard_normal((4, 8)).astype(np.float32)),
+                       rng.standard_normal((9, 8)).astype(np.float32), rng.integers(0, 5, 9))
+    span_chunk = np.array([0, 0, 1, 1, 1, 2, 2, 3, 3])
+    span_sentence = np.array([0, 1, 1, 2, 3, 3, 4, 4, 5])  # sentences 1, 3 and 4 span two chunks
+    whole, counts = sentence_vectors(enc, span_chunk, span_sentence, 6, block=10_000)
+    got, got_counts = sentence_vectors(enc, span_chunk, span_sentence, 6, block=block)
+    np.testing.assert_allclose(got, whole, atol=1e-6)
+    assert (got_counts == counts).all()
