@@ -1,6 +1,7 @@
 """Defaults and build parameters, in one place so that the manifest can record them."""
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from enum import Enum
 from pathlib import Path
@@ -40,7 +41,22 @@ class ChunkParams:
         return asdict(self)
 
 
-class SentenceVectors(str, Enum):
+class Choice(str, Enum):
+    """A string option whose :meth:`parse` error lists the valid values (the class name, split
+    into words, names the option: ``RetrievalMode`` → "retrieval mode")."""
+
+    @classmethod
+    def parse(cls, value):
+        if isinstance(value, cls):
+            return value
+        try:
+            return cls(str(value).lower())
+        except ValueError:
+            what = re.sub(r"(?<!^)(?=[A-Z])", " ", cls.__name__).lower()
+            raise ValueError(f"unknown {what} {value!r}; valid: {', '.join(v.value for v in cls)}") from None
+
+
+class SentenceVectors(Choice):
     """Where the answerer's sentence vectors come from.
 
     ``pooled`` (default): the mean of the sentence's token vectors inside its chunk, taken from the
@@ -50,11 +66,3 @@ class SentenceVectors(str, Enum):
 
     POOLED = "pooled"
     SEPARATE = "separate"
-
-    @classmethod
-    def parse(cls, value: "str | SentenceVectors") -> "SentenceVectors":
-        try:
-            return cls(value)
-        except ValueError:
-            valid = ", ".join(v.value for v in cls)
-            raise ValueError(f"unknown sentence-vector mode {value!r}; valid: {valid}") from None

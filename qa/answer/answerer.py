@@ -30,13 +30,14 @@ from qa.answer.extract import (
     same_value,
 )
 from qa.answer.question import QUESTION_WORDS, AnswerType, QuestionAnalysis, analyze
+from qa.config import SentenceVectors
 from qa.index.store import IndexStore
 from qa.types import Answer, Article, Passage
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 
 
-def _calibrated_threshold(sentence_vectors: str = "pooled", default: float = 0.4) -> float:
+def _calibrated_threshold(sentence_vectors: str = SentenceVectors.POOLED.value, default: float = 0.4) -> float:
     """The threshold calibrated for indexes whose sentence vectors were made the given way: the
     support scores of pooled and separately embedded sentence vectors are not on the same scale."""
     try:
@@ -69,7 +70,7 @@ class AnswerConfig:
     untyped_support: float = 0.75
     non_statement_factor: float = 0.85
 
-    def threshold(self, sentence_vectors: str = "pooled") -> float:
+    def threshold(self, sentence_vectors: str = SentenceVectors.POOLED.value) -> float:
         """``abstain_threshold`` if set, else the one calibrated for ``sentence_vectors``."""
         return self.abstain_threshold if self.abstain_threshold >= 0 else _calibrated_threshold(sentence_vectors)
 
@@ -154,7 +155,7 @@ class Answerer:
         self.store = store
         self.config = config or AnswerConfig()
         settings = store.manifest.get("settings", {})
-        self.threshold = self.config.threshold(settings.get("sentence_vectors", "pooled"))
+        self.threshold = self.config.threshold(settings.get("sentence_vectors", SentenceVectors.POOLED.value))
 
     # -- scoring ---------------------------------------------------------------------------------
     def _candidates(self, passages: list[Passage], qvec: np.ndarray | None) -> list[Candidate]:

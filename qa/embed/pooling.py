@@ -52,9 +52,8 @@ def pool_spans(token_vectors: np.ndarray, offsets: np.ndarray, mask: np.ndarray,
     """
     dim = token_vectors.shape[1]
     sums = np.zeros((len(spans), dim), dtype=np.float32)
-    counts = np.zeros(len(spans), dtype=np.int64)
     if not spans:
-        return sums, counts
+        return sums, np.zeros(0, dtype=np.int64)
     real = np.flatnonzero(mask.astype(bool) & (offsets[:, 1] > offsets[:, 0]))
     pos = offsets[real, 0]
     starts = np.fromiter((s for s, _ in spans), dtype=np.int64, count=len(spans))
@@ -62,12 +61,8 @@ def pool_spans(token_vectors: np.ndarray, offsets: np.ndarray, mask: np.ndarray,
     j = np.searchsorted(starts, pos, side="right") - 1
     inside = (j >= 0) & (pos < ends[np.maximum(j, 0)])
     rows, j = real[inside], j[inside]
-    if len(j):
-        # Token starts only grow, so each span's tokens are one contiguous run: sum runs, not tokens.
-        first = np.flatnonzero(np.r_[True, j[1:] != j[:-1]])
-        sums[j[first]] = np.add.reduceat(token_vectors[rows], first, axis=0)
-        counts[:] = np.bincount(j, minlength=len(spans))
-    return sums, counts
+    _add_by_group(sums, token_vectors[rows], j)
+    return sums, np.bincount(j, minlength=len(spans)).astype(np.int64)
 
 
 def unit_rows(x: np.ndarray) -> np.ndarray:
@@ -113,7 +108,7 @@ def _add_by_group(out: np.ndarray, values: np.ndarray, groups: np.ndarray) -> No
     magnitude slower)."""
     if len(groups) == 0:
         return
-    order = np.argsort(groups, kind="stable")
+    order = np.argsort(groups, kind="stable")  # already sorted for one chunk's tokens: linear
     g = groups[order]
     first = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
     out[g[first]] += np.add.reduceat(values[order], first, axis=0)

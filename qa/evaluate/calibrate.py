@@ -13,6 +13,8 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
+from qa.config import SentenceVectors
+
 CRITERION = ("maximise accuracy over all questions: abstaining on an unanswerable question and answering "
              "an answerable one correctly both count as correct; ties go to the lowest threshold")
 
@@ -87,7 +89,7 @@ def calibration_records(eval_records: Sequence[dict], config: str) -> list[dict]
 
 
 def write_calibration(path: Path | str, threshold: float, measured_on: str, config: str,
-                      accuracy: float | None = None, sentence_vectors: str = "pooled") -> dict:
+                      accuracy: float | None = None, sentence_vectors: str = SentenceVectors.POOLED.value) -> dict:
     """Record a threshold for indexes with ``sentence_vectors`` (default ``pooled``) in ``path``.
 
     The file maps each kind of sentence vectors to ``{"abstain_threshold", "criterion",

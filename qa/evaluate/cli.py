@@ -66,6 +66,7 @@ def run_eval(args) -> int:
     if args.beir is not None:
         return run_beir(args)
 
+    from qa.config import SentenceVectors
     from qa.evaluate.calibrate import CRITERION, calibration_records, sweep_threshold, write_calibration
     from qa.evaluate.dataset import evidence_problems, load_qa
     from qa.evaluate.report import calibration_table, metrics_table, misses, primary_config, type_table, write_report
@@ -111,7 +112,7 @@ def run_eval(args) -> int:
             print(f"best threshold: {best:.4f}")
             if write_cal:
                 acc = next(r["accuracy"] for r in rows if r["threshold"] == best)
-                kind = svc.store.manifest.get("settings", {}).get("sentence_vectors", "pooled")
+                kind = svc.store.manifest.get("settings", {}).get("sentence_vectors", SentenceVectors.POOLED.value)
                 data = write_calibration(CALIBRATION_PATH, best, config=main, accuracy=acc, sentence_vectors=kind,
                                          measured_on=f"{args.file} ({len(items)} questions, {main} retrieval)")
                 print(f"wrote {CALIBRATION_PATH}: abstain_threshold for {kind} sentence vectors = "

@@ -5,26 +5,18 @@ Vectors are L2-normalised, so inner product is cosine similarity.
 from __future__ import annotations
 
 import os
-from enum import Enum
 from pathlib import Path
 
 import numpy as np
 
-from qa.config import ANN_THRESHOLD
+from qa.config import ANN_THRESHOLD, Choice
 
 
-class DenseKind(str, Enum):
+class DenseKind(Choice):
     """Which FAISS index to build."""
 
     FLAT = "flat"
     HNSW = "hnsw"
-
-    @classmethod
-    def parse(cls, value: str) -> "DenseKind":
-        try:
-            return cls(value)
-        except ValueError:
-            raise ValueError(f"unknown dense index type {value!r}; valid: {', '.join(k.value for k in cls)}") from None
 
     @classmethod
     def for_size(cls, n: int, threshold: int = ANN_THRESHOLD) -> "DenseKind":

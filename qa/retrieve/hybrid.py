@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from enum import Enum
 
 import numpy as np
 
+from qa.config import Choice
 from qa.embed.model import Embedder
 from qa.index.dense import search_dense
 from qa.index.store import IndexStore
@@ -20,21 +20,12 @@ from qa.retrieve.fusion import RRF_K, rrf
 from qa.types import Passage
 
 
-class RetrievalMode(str, Enum):
+class RetrievalMode(Choice):
     """Which retrievers to use."""
 
     HYBRID = "hybrid"
     DENSE = "dense"
     BM25 = "bm25"
-
-    @classmethod
-    def parse(cls, value: "str | RetrievalMode") -> "RetrievalMode":
-        if isinstance(value, cls):
-            return value
-        try:
-            return cls(str(value).lower())
-        except ValueError:
-            raise ValueError(f"unknown retrieval mode {value!r}; valid: {', '.join(m.value for m in cls)}") from None
 
 
 @dataclass(frozen=True)
