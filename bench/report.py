@@ -34,6 +34,10 @@ def targets(report: dict) -> list[str]:
             rc = _get(f, "build", corpus, "ratio_build_vs_raw_chunks")
             rows.append(_row(f"build {corpus}: build time / raw encode of the chunk texts", rc, "≤ 1.15×",
                              _cmp(rc, lambda x: x <= 1.15)))
+            fp = _get(f, "build", corpus, "ratio_raw_float32_over_precision")
+            if fp is not None:
+                rows.append(_row(f"build {corpus}: raw float32 encode / raw encode in qa's precision (the precision's gain)",
+                                 fp, "(information)", None))
     u = _get(f, "incremental", "unchanged", "wall_s")
     rows.append(_row(f"unchanged re-index ({_get(f, 'incremental', 'corpus', default='?')}), s", u, "< 2 s", _cmp(u, lambda x: x < 2)))
     for name, limit in (("seeds", 30), ("bbc+realtimeqa", 60)):
@@ -73,7 +77,9 @@ def render(report: dict) -> str:
              f"Mode: **{report.get('mode')}**; started {env.get('started')}; Python {env.get('python')}, "
              f"{env.get('cpus')} CPUs; load average at start {env.get('load_avg_at_start')}, at end "
              f"{env.get('load_avg_at_end')} (a load above the CPU count means other processes shared the CPUs, "
-             "and times are inflated).", "", "## Targets", ""]
+             "and times are inflated). qa's model precision: "
+             f"**{env.get('precision', 'float32')}** (native bfloat16 on this CPU: {env.get('native_bfloat16')}); "
+             "LangChain runs in its default float32.", "", "## Targets", ""]
     lines += targets(report)
     for name, sec in report.get("sections", {}).items():
         lines += ["", f"## {name} ({sec.get('seconds')} s)", ""]

@@ -62,6 +62,18 @@ class Context:
     raw_fraction: float = 1.0
     scale_train_per_list: int = 39
     log_file: Path | None = None
+    _float32: object = None
+
+    def float32_embedder(self):
+        """A float32 twin of :attr:`embedder` (loaded once), or None when that is already float32."""
+        from qa.config import Precision
+        from qa.embed.model import Embedder
+
+        if self.smoke or self.embedder.precision is Precision.FLOAT32:
+            return None
+        if self._float32 is None:
+            self._float32 = Embedder(self.embedder.path, batch_size=self.embedder.batch_size, precision="float32")
+        return self._float32
 
     def hnsw_params(self, n: int):
         """(M, efConstruction) for an HNSW index of ``n`` vectors, or None to skip HNSW there.
@@ -218,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scale-queries", type=int, default=None, help="query vectors for the scale section (default 200)")
     p.add_argument("--scale-sizes", default=None, help="comma-separated vector counts (default: 100000,1000000)")
     p.add_argument("--hnsw-max", type=int, default=None, help="skip HNSW above this many vectors")
+    p.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16"],
+                   help="qa's model precision (default auto; LangChain always runs its default float32)")
     p.add_argument("--raw-fraction", type=float, default=None,
                    help="time the raw model on this seeded share of the build's texts, scaled up (default 1; --quick 0.25)")
     args = p.parse_args(argv)
@@ -229,8 +243,11 @@ def main(argv: list[str] | None = None) -> int:
     ctx = configure(args)
     from qa.embed.model import Embedder
 
-    ctx.embedder = Embedder()
-    report = {"environment": environment(), "mode": "smoke" if args.smoke else "quick" if args.quick else "full",
+    ctx.embedder = Embedder(precision=args.precision)
+    from qa.embed.model import native_bfloat16
+
+    env = {**environment(), "precision": ctx.embedder.precision.value, "native_bfloat16": native_bfloat16()}
+    report = {"environment": env, "mode": "smoke" if args.smoke else "quick" if args.quick else "full",
               "argv": sys.argv[1:], "sections": {}}
     prev = ctx.out / "report.json"
     if prev.is_file() and set(sections) != set(SECTIONS):  # a partial run keeps the other sections' figures

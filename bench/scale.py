@@ -34,14 +34,17 @@ def synth(real: np.ndarray, n: int, seed: int = 0, noise: float = 0.25, block: i
 
 
 def _latency(index, queries: np.ndarray, k: int = 10, params=None) -> tuple[dict, np.ndarray]:
-    """Search one query at a time (as qa does); per-query ms and the result ids."""
+    """Search one query at a time on one thread (as qa does); per-query ms and the result ids."""
+    from qa.index.dense import one_thread
+
     ids = np.empty((len(queries), k), dtype=np.int64)
     ms = []
-    for i, q in enumerate(queries):
-        t = time.perf_counter()
-        _, I = index.search(q[None, :], k, params=params) if params is not None else index.search(q[None, :], k)
-        ms.append((time.perf_counter() - t) * 1000)
-        ids[i] = I[0]
+    with one_thread():
+        for i, q in enumerate(queries):
+            t = time.perf_counter()
+            _, I = index.search(q[None, :], k, params=params) if params is not None else index.search(q[None, :], k)
+            ms.append((time.perf_counter() - t) * 1000)
+            ids[i] = I[0]
     return summary_ms(ms), ids
 
 

@@ -29,6 +29,9 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help=f"article folders or files, used when the index must be built (default: {DEFAULT_CORPUS}/)")
     p.add_argument("--model", default=None, metavar="PATH",
                    help="local sentence-transformers model folder (default: bundled all-MiniLM-L6-v2)")
+    p.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16"],
+                   help="number format the model computes in (default: auto, which is bfloat16 on a CPU "
+                        "with native bfloat16 and float32 elsewhere)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or warnings")
 
 
@@ -100,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _service(args, build: bool = True):
     from qa.pipeline import QAService
 
-    return QAService(index_dir=args.index_dir, corpus=args.corpus, model=args.model,
+    return QAService(index_dir=args.index_dir, corpus=args.corpus, model=args.model, precision=args.precision,
                      progress=not args.quiet, build=build, mode=getattr(args, "mode", "hybrid"))
 
 
@@ -128,7 +131,7 @@ def cmd_index(args) -> int:
     defaults = ChunkParams()
     params = ChunkParams(chunk_tokens=args.chunk_tokens or defaults.chunk_tokens,
                          overlap_tokens=args.overlap_tokens if args.overlap_tokens is not None else defaults.overlap_tokens)
-    builder = IndexBuilder(Embedder(args.model), params, max_file_bytes=int(args.max_file_mb * 2**20),
+    builder = IndexBuilder(Embedder(args.model, precision=args.precision), params, max_file_bytes=int(args.max_file_mb * 2**20),
                            progress=not args.quiet, sentence_vectors=args.sentence_vectors)
     up = args.index_dir / "uploads"
     corpus = list(args.corpus) + ([up] if up.is_dir() and any(up.iterdir()) else [])

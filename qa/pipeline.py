@@ -14,8 +14,9 @@ from pathlib import Path
 
 from qa.answer.answerer import AnswerConfig, Answerer
 from qa.answer.question import resolve_followup
-from qa.config import DEFAULT_CORPUS, DEFAULT_INDEX_DIR, ChunkParams, SentenceVectors
+from qa.config import DEFAULT_CORPUS, DEFAULT_INDEX_DIR, ChunkParams, Precision, SentenceVectors
 from qa.embed.model import Embedder
+from qa.embed.onnx import ensure_query_encoder
 from qa.errors import IndexError_
 from qa.index.builder import BuildReport, IndexBuilder
 from qa.index.store import IndexStore, read_manifest
@@ -88,12 +89,15 @@ class QAService:
         answer_config: Answering knobs (default: the calibrated ones).
         chunk_params: Chunking parameters for builds (default :class:`~qa.config.ChunkParams`).
         embedder: An already loaded :class:`~qa.embed.model.Embedder` to share (default: load ``model``).
+        precision: The model's number format when ``embedder`` is not given: ``auto`` (default),
+            ``float32`` or ``bfloat16`` (see :class:`~qa.config.Precision`).
     """
 
     def __init__(self, index_dir: Path | str = DEFAULT_INDEX_DIR, corpus: Iterable[Path | str] = (DEFAULT_CORPUS,),
                  model: str | Path | None = None, progress: bool = True, build: bool = True,
                  mode: RetrievalMode | str = RetrievalMode.HYBRID, answer_config: AnswerConfig | None = None,
-                 chunk_params: ChunkParams | None = None, embedder: Embedder | None = None) -> None:
+                 chunk_params: ChunkParams | None = None, embedder: Embedder | None = None,
+                 precision: Precision | str = Precision.AUTO) -> None:
         self.index_dir = Path(index_dir)
         self.corpus = [Path(p) for p in corpus]
         self.progress = progress
@@ -103,7 +107,7 @@ class QAService:
             recorded = manifest.get("model", {}).get("path")
             if recorded and Path(recorded).is_dir():
                 model = recorded
-        self.embedder = embedder if embedder is not None else Embedder(model)
+        self.embedder = embedder if embedder is not None else Embedder(model, precision=precision)
         self.last_build: BuildReport | None = None
         if manifest is None:
             if not build:
@@ -127,6 +131,7 @@ class QAService:
 
     def _load(self) -> None:
         self.store = IndexStore.open(self.index_dir)
+        self.embedder.use_query_encoder(ensure_query_encoder(self.index_dir, self.embedder))
         self.retriever = HybridRetriever(self.store, self.embedder, mode=self.mode)
         self.answerer = Answerer(self.store, self.answer_config)
 
@@ -176,7 +181,7 @@ class QAService:
         t = time.perf_counter()
         qvec = res.query_vector
         if qvec is None and res.passages:  # bm25-only retrieval: the answerer still compares meanings
-            qvec = self.embedder.encode([query])[0]
+            qvec = self.embedder.encode_query(query)
         # The answerer sees the cleaned, length-capped question (it may quote it); the record keeps the original.
         ans = self.answerer.run(clean_question(text), res.passages, qvec, qid=q.id, query=query)
         ans.question = text

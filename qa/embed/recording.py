@@ -28,6 +28,13 @@ class RecordingEmbedder:
     def model(self):
         return self.inner.model
 
+    @property
+    def precision(self):
+        return self.inner.precision
+
+    def inference(self):
+        return self.inner.inference()
+
     def encode(self, texts, show_progress: bool = False):
         self.encoded.extend(texts)
         if self.cache is None:
@@ -39,6 +46,13 @@ class RecordingEmbedder:
         if not texts:
             return np.zeros((0, self.info.dim), dtype=np.float32)
         return np.stack([self.cache[t] for t in texts]).astype(np.float32)
+
+    def encode_query(self, text: str):
+        self.encoded.append(text)
+        return self.inner.encode_query(text)
+
+    def use_query_encoder(self, encoder) -> None:
+        self.inner.use_query_encoder(encoder)
 
     def encode_with_spans(self, texts, spans, show_progress: bool = False):
         self.encoded.extend(texts)

@@ -43,7 +43,7 @@ def run_beir(args) -> int:
     if not args.quiet:
         print(f"indexing {beir.corpus} into {index_dir} (reused and updated incrementally on later runs)",
               file=sys.stderr)
-    svc = QAService(index_dir=index_dir, corpus=[beir.corpus], model=args.model, progress=not args.quiet)
+    svc = QAService(index_dir=index_dir, corpus=[beir.corpus], model=args.model, precision=args.precision, progress=not args.quiet)
     if svc.last_build is None:
         svc.update()  # pick up a changed corpus; embeds nothing when unchanged
     result = BeirEvaluator(svc, args.configs, progress=_progress(args.quiet, "BEIR queries")).run(beir)
@@ -74,7 +74,7 @@ def run_eval(args) -> int:
     from qa.pipeline import QAService
 
     items = load_qa(args.file)
-    svc = QAService(index_dir=args.index_dir, corpus=args.corpus, model=args.model, progress=not args.quiet)
+    svc = QAService(index_dir=args.index_dir, corpus=args.corpus, model=args.model, precision=args.precision, progress=not args.quiet)
 
     def text_of(doc_id: str) -> str:
         return svc.store.article(doc_id).text

@@ -22,6 +22,7 @@ from qa.chunk.sentences import split_sentences
 from qa.chunk.splitter import TokenChunker
 from qa.config import ANN_THRESHOLD, PIPELINE_VERSION, ChunkParams, SentenceVectors
 from qa.embed.model import Embedder
+from qa.embed.onnx import export_query_encoder
 from qa.embed.pooling import sentence_vectors
 from qa.errors import CorpusError, IndexError_
 from qa.index.dense import DenseKind, build_dense
@@ -93,13 +94,17 @@ class IndexBuilder:
         ann_threshold: Chunk count at which the dense index switches from exact to HNSW.
         sentence_vectors: How sentence vectors are made (default ``pooled``: from the chunks'
             forward pass; see :class:`~qa.config.SentenceVectors`).
+        query_encoder: Also export the model to ONNX for embedding questions without torch
+            (default True; :mod:`qa.embed.onnx`).
     """
 
     def __init__(self, embedder: Embedder, params: ChunkParams | None = None,
                  max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, progress: bool = True,
                  ann_threshold: int = ANN_THRESHOLD,
-                 sentence_vectors: SentenceVectors | str = SentenceVectors.POOLED) -> None:
+                 sentence_vectors: SentenceVectors | str = SentenceVectors.POOLED,
+                 query_encoder: bool = True) -> None:
         self.embedder = embedder
+        self.query_encoder = query_encoder
         self.sentence_vectors = SentenceVectors.parse(sentence_vectors)
         self.params = params or ChunkParams()
         self.max_file_bytes = max_file_bytes
@@ -133,6 +138,7 @@ class IndexBuilder:
             ).hexdigest()
             old = self._open_previous(index_dir, rebuild, issues)
             if old is not None and old.manifest.get("fingerprint") == fingerprint:
+                self._query_encoder(index_dir, report)
                 report.noop = True
                 report.articles = len(old.articles)
                 report.chunks = len(old.data.chunk_ids)
@@ -155,6 +161,8 @@ class IndexBuilder:
                 "fingerprint": fingerprint,
                 "settings": settings,
                 "model": self.embedder.info.to_dict(),
+                # Informational: float32 and bfloat16 vectors agree to cosine 0.9999 and mix freely.
+                "precision": self.embedder.precision.value,
                 "chunking": self.params.to_dict(),
                 "dense": {"kind": report.dense_kind, "ann_threshold": self.ann_threshold},
                 "corpus": [str(p) for p in corpus],
@@ -167,8 +175,17 @@ class IndexBuilder:
             t = time.perf_counter()
             write_index(index_dir, data)
             report.timings["write"] = time.perf_counter() - t
+            self._query_encoder(index_dir, report)
         report.seconds = time.perf_counter() - t0
         return report
+
+    def _query_encoder(self, index_dir: Path, report: BuildReport) -> None:
+        """Export the model for questions (:mod:`qa.embed.onnx`) unless the folder has it already."""
+        if not self.query_encoder:
+            return
+        t = time.perf_counter()
+        export_query_encoder(self.embedder, index_dir)
+        report.timings["query_encoder"] = time.perf_counter() - t
 
     def _embed(self, articles: list[Article], plans: list[tuple], chunk_texts: list[str],
                sent_texts: list[str], report: BuildReport) -> tuple[np.ndarray, np.ndarray]:

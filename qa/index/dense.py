@@ -4,6 +4,7 @@ Vectors are L2-normalised, so inner product is cosine similarity.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -29,6 +30,22 @@ def _faiss():
     import faiss
 
     return faiss
+
+
+@contextlib.contextmanager
+def one_thread():
+    """Run FAISS on one OpenMP thread inside the block (OpenMP's setting is per calling thread).
+
+    One question is too little work to share: exact search over 12,497 news-bbc chunks took
+    0.51 ms on one thread and 1.84 ms on two, the difference being the wake-up of the second.
+    """
+    faiss = _faiss()
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
 
 
 def build_dense(vectors: np.ndarray, kind: DenseKind, hnsw_m: int = 32, ef_construction: int = 80):
@@ -83,6 +100,7 @@ def search_dense(index, query: np.ndarray, k: int, allowed: np.ndarray | None = 
             params = faiss.SearchParameters(sel=sel)
         else:
             params.sel = sel
-    scores, ids = index.search(q, k, params=params) if params is not None else index.search(q, k)
+    with one_thread():
+        scores, ids = index.search(q, k, params=params) if params is not None else index.search(q, k)
     keep = ids[0] >= 0
     return ids[0][keep], scores[0][keep]

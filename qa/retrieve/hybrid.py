@@ -120,7 +120,7 @@ class HybridRetriever:
         dense_scores: dict[int, float] = {}
         if query_vector is None and mode is not RetrievalMode.BM25:
             t = time.perf_counter()
-            query_vector = self.embedder.encode([query])[0]
+            query_vector = self.embedder.encode_query(query)
             timing["embed"] = (time.perf_counter() - t) * 1000
         if mode in (RetrievalMode.HYBRID, RetrievalMode.DENSE):
             t = time.perf_counter()

@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from qa.config import Precision
+
 TEXTS = [
     "Microsoft has invested $13 billion in OpenAI.",
     "The deal runs until 2032, heise reported on Tuesday, citing people familiar with the talks.",
@@ -12,12 +14,50 @@ TEXTS = [
 ] * 40  # 160 texts: several batches, unsorted lengths
 
 
-def test_encode_matches_sentence_transformers(embedder):
-    ours = embedder.encode(TEXTS)
-    theirs = embedder.model.encode(TEXTS, batch_size=embedder.batch_size, normalize_embeddings=True,
-                                   convert_to_numpy=True)
-    assert ours.shape == (len(TEXTS), embedder.info.dim) and ours.dtype == np.float32
+@pytest.fixture(scope="module")
+def float32_embedder(embedder):
+    from qa.embed.model import Embedder
+
+    if embedder.precision is Precision.FLOAT32:
+        return embedder
+    return Embedder(precision="float32")
+
+
+def test_encode_matches_sentence_transformers(float32_embedder):
+    e = float32_embedder
+    ours = e.encode(TEXTS)
+    theirs = e.model.encode(TEXTS, batch_size=e.batch_size, normalize_embeddings=True, convert_to_numpy=True)
+    assert ours.shape == (len(TEXTS), e.info.dim) and ours.dtype == np.float32
     np.testing.assert_allclose(ours, theirs, atol=1e-5)
+
+
+def test_bfloat16_vectors_match_float32(float32_embedder, embedder):
+    from qa.embed.model import Embedder
+
+    bf16 = embedder if embedder.precision is Precision.BFLOAT16 else Embedder(precision="bfloat16")
+    ours, exact = bf16.encode(TEXTS), float32_embedder.encode(TEXTS)
+    cos = (ours * exact).sum(axis=1)
+    assert cos.min() > 0.9999
+    assert np.abs(ours - exact).max() > 0  # really computed in bfloat16, not float32
+    with bf16.inference():  # the model's own encode works inside the embedder's context
+        theirs = bf16.model.encode(TEXTS[:4], normalize_embeddings=True, convert_to_numpy=True)
+    assert ((theirs * exact[:4]).sum(axis=1)).min() > 0.9999
+
+
+@pytest.mark.parametrize(("native", "expected"), [(True, Precision.BFLOAT16), (False, Precision.FLOAT32)])
+def test_auto_precision_follows_the_cpu(monkeypatch, native, expected):
+    from qa.embed import model as model_mod
+
+    monkeypatch.setattr(model_mod, "native_bfloat16", lambda: native)
+    assert model_mod.Embedder(precision="auto").precision is expected
+    assert model_mod.Embedder(precision="float32").precision is Precision.FLOAT32
+
+
+def test_unknown_precision_lists_the_valid_ones():
+    from qa.embed.model import Embedder
+
+    with pytest.raises(ValueError, match="unknown precision 'fp8'; valid: auto, float32, bfloat16"):
+        Embedder(precision="fp8")
 
 
 def test_encode_with_spans_gives_the_same_text_vectors_and_counts_tokens(embedder):

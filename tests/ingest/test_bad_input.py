@@ -206,7 +206,7 @@ class FakeEmbedder:
     cost of embedding megabytes of text on a CPU."""
 
     def __init__(self, real) -> None:
-        self.info, self.path, self.tokenizer = real.info, real.path, real.tokenizer
+        self.info, self.path, self.tokenizer, self.precision = real.info, real.path, real.tokenizer, real.precision
 
     def encode(self, texts, show_progress: bool = False):
         v = np.random.default_rng(len(texts)).standard_normal((len(texts), self.info.dim)).astype(np.float32)
@@ -231,7 +231,7 @@ def test_big_but_allowed_article_is_indexed_whole(tmp_path, embedder):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "big.txt").write_text("\n\n".join(paras), encoding="utf-8")
-    report = IndexBuilder(FakeEmbedder(embedder), progress=False).run([corpus], tmp_path / "ix")
+    report = IndexBuilder(FakeEmbedder(embedder), progress=False, query_encoder=False).run([corpus], tmp_path / "ix")
     assert report.articles == 1 and report.chunks > 1000
     store = IndexStore.open(tmp_path / "ix")
     text = store.article("big").text
