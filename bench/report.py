@@ -55,6 +55,9 @@ def targets(report: dict) -> list[str]:
     rows.append(_row("LangChain query p50 / qa `ask` p50 (whole answer)", lq, "> 1 (qa faster)", _cmp(lq, lambda x: x > 1)))
     lr = _get(f, "langchain", "news", "ratio_query_p50_langchain_over_qa_retrieve")
     rows.append(_row("LangChain query p50 / qa retrieval p50", lr, "> 1 (qa faster)", _cmp(lr, lambda x: x > 1)))
+    lo = _get(f, "langchain", "news", "ratio_query_p50_langchain_own_process_over_qa_ask")
+    rows.append(_row("LangChain query p50 in its own process (no qa settings) / qa `ask` p50", lo, "> 1 (qa faster)",
+                     _cmp(lo, lambda x: x > 1)))
     lb = _get(f, "langchain", "news", "ratio_build_langchain_over_qa")
     rows.append(_row("LangChain build time / qa build time", lb, "≥ 1 (qa no slower)", _cmp(lb, lambda x: x >= 1)))
     nd = _get(f, "langchain", "scifact", "ratio_ndcg_qa_over_langchain")

@@ -18,6 +18,7 @@ import numpy as np
 from qa.config import Precision
 from qa.embed.pooling import SpanEncoding, pool_spans, unit_rows
 from qa.errors import ModelError
+from qa.threads import one_thread
 
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -283,24 +284,13 @@ class Embedder:
         return SpanEncoding(unit_rows(vectors), sums, counts)
 
 
-@contextlib.contextmanager
 def _single_thread(on: bool):
-    """Run torch on one intra-op thread inside the block when ``on``.
-
-    The thread count is OpenMP's per-thread setting, so a concurrent encode on another Python
-    thread keeps its own.
-    """
+    """Torch on one intra-op thread inside the block when ``on`` (see :mod:`qa.threads`)."""
     if not on:
-        yield
-        return
+        return contextlib.nullcontext()
     import torch
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    return one_thread(torch.get_num_threads, torch.set_num_threads)
 
 
 class _RustTokenizer:

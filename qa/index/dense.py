@@ -4,13 +4,13 @@ Vectors are L2-normalised, so inner product is cosine similarity.
 """
 from __future__ import annotations
 
-import contextlib
 import os
 from pathlib import Path
 
 import numpy as np
 
 from qa.config import ANN_THRESHOLD, Choice
+from qa import threads
 
 
 class DenseKind(Choice):
@@ -32,20 +32,11 @@ def _faiss():
     return faiss
 
 
-@contextlib.contextmanager
 def one_thread():
-    """Run FAISS on one OpenMP thread inside the block (OpenMP's setting is per calling thread).
-
-    One question is too little work to share: exact search over 12,497 news-bbc chunks took
-    0.51 ms on one thread and 1.84 ms on two, the difference being the wake-up of the second.
-    """
+    """FAISS on one OpenMP thread inside the block (:mod:`qa.threads`): exact search of one
+    question over 12,497 news-bbc chunks took 0.51 ms on one thread and 1.84 ms on two."""
     faiss = _faiss()
-    before = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    try:
-        yield
-    finally:
-        faiss.omp_set_num_threads(before)
+    return threads.one_thread(faiss.omp_get_max_threads, faiss.omp_set_num_threads)
 
 
 def build_dense(vectors: np.ndarray, kind: DenseKind, hnsw_m: int = 32, ef_construction: int = 80):
