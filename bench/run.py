@@ -1,6 +1,6 @@
 """One command for every benchmark section; writes ``bench/out/report.md`` and ``report.json``.
 
-    python -m bench.run                 # full run (~95 min on 2 idle cores; ~72 with --raw-fraction 0.25)
+    python -m bench.run                 # full run (~60 min on 2 idle cores in bfloat16, more in float32)
     python -m bench.run --quick         # cut news-realtimeqa / SciFact, sampled raw encode, HNSW ≤ 300k
     python -m bench.run --smoke         # seeds only, tiny sizes: checks the code paths (~30 s)
     python -m bench.run --sections build,query --out bench/out
