@@ -46,9 +46,10 @@ def _runtime_env() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    # Before torch's OpenMP runtime starts: idle worker threads sleep instead of spinning.
-    # With spinning (the default) and any other busy process on a 2-core laptop, one query
-    # took ~1 s instead of ~20 ms, and batch encoding ran 4× slower (see bench/RESULTS.md).
+    # Before torch's OpenMP runtime starts: idle worker threads sleep instead of spinning. With
+    # one other busy process on 2 cores, spinning made a question 16-34 ms instead of 9.4 ms and
+    # a batch of chunks 1.1-1.5× slower (bench/RESULTS.md); single questions run on one thread,
+    # so they do not pay for the sleeping threads' wake-ups.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
