@@ -92,7 +92,7 @@ def build_one(embedder, name: str, corpus: list[Path], index_dir: Path, raw: boo
             raw_chunks = raw_encode_seconds(embedder, chunk_texts)
         fig["raw_encode_sample_fraction"] = raw_fraction
         fig["precision"] = embedder.precision.value
-        if float32_embedder is not None and float32_embedder.precision is not embedder.precision:
+        if float32_embedder is not None:
             frac = min(raw_fraction, 0.125)
             sample = batch_sample(chunk_texts, embedder.batch_size, frac)
             raw_fp32 = raw_encode_seconds(float32_embedder, sample) * len(chunk_texts) / len(sample)

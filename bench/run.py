@@ -27,6 +27,7 @@ if __package__ in (None, ""):  # `python bench/run.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import BBC_RAW, REPO, RTQA, SCIFACT, SEEDS, Section, write_json  # noqa: E402
+from qa.config import Precision  # noqa: E402
 
 SECTIONS = ("build", "incremental", "query", "cold", "langchain", "scale")
 
@@ -230,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scale-queries", type=int, default=None, help="query vectors for the scale section (default 200)")
     p.add_argument("--scale-sizes", default=None, help="comma-separated vector counts (default: 100000,1000000)")
     p.add_argument("--hnsw-max", type=int, default=None, help="skip HNSW above this many vectors")
-    p.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16"],
+    p.add_argument("--precision", default="auto", choices=[v.value for v in Precision],
                    help="qa's model precision (default auto; LangChain always runs its default float32)")
     p.add_argument("--raw-fraction", type=float, default=None,
                    help="time the raw model on this seeded share of the build's texts, scaled up (default 1; --quick 0.25)")
@@ -241,11 +242,9 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"unknown section(s) {bad}; valid: {', '.join(SECTIONS)}")
 
     ctx = configure(args)
-    from qa.embed.model import Embedder
+    from qa.embed.model import Embedder, native_bfloat16
 
     ctx.embedder = Embedder(precision=args.precision)
-    from qa.embed.model import native_bfloat16
-
     env = {**environment(), "precision": ctx.embedder.precision.value, "native_bfloat16": native_bfloat16()}
     report = {"environment": env, "mode": "smoke" if args.smoke else "quick" if args.quick else "full",
               "argv": sys.argv[1:], "sections": {}}

@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from qa.config import DEFAULT_CORPUS, DEFAULT_INDEX_DIR
+from qa.config import DEFAULT_CORPUS, DEFAULT_INDEX_DIR, Precision, SentenceVectors
 from qa.errors import QAError
 
 EXAMPLES = {
@@ -29,7 +29,7 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help=f"article folders or files, used when the index must be built (default: {DEFAULT_CORPUS}/)")
     p.add_argument("--model", default=None, metavar="PATH",
                    help="local sentence-transformers model folder (default: bundled all-MiniLM-L6-v2)")
-    p.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16"],
+    p.add_argument("--precision", default=Precision.AUTO.value, choices=[p.value for p in Precision],
                    help="number format the model computes in (default: auto, which is bfloat16 on a CPU "
                         "with native bfloat16 and float32 elsewhere)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or warnings")
@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rebuild", action="store_true", help="ignore the existing index and build from scratch")
     p.add_argument("--chunk-tokens", type=int, default=None, help="max tokens per chunk (default: 128)")
     p.add_argument("--overlap-tokens", type=int, default=None, help="tokens shared by neighbouring chunks (default: 24)")
-    p.add_argument("--sentence-vectors", choices=["pooled", "separate"], default="pooled",
+    p.add_argument("--sentence-vectors", choices=[v.value for v in SentenceVectors], default=SentenceVectors.POOLED.value,
                    help="pooled (default): sentence vectors from the chunks' own model pass; "
                         "separate: embed every sentence again (about 2x slower to build)")
     p.add_argument("--max-file-mb", type=float, default=20.0, help="skip article files larger than this (default: 20)")

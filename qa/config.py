@@ -73,10 +73,10 @@ class Precision(Choice):
 
     ``auto`` (default): ``bfloat16`` on a CPU that computes it natively (x86 with AVX512-BF16 or
     AMX), else ``float32``. With bfloat16 the matrix products run in half the bytes while
-    accumulating in float32; on the 2-core AVX512-BF16 machine of bench/RESULTS.md a question
-    embedded in 5.9 instead of 9.7 ms and a batch of chunks 1.6× faster, with every vector within
-    cosine 0.99998 of float32's. On a CPU without native bfloat16 it would be slower, so ``auto``
-    keeps float32 there.
+    accumulating in float32; on the 2-core AVX512-BF16 machine of bench/RESULTS.md a batch of
+    chunks embedded 1.6× faster, with every vector within cosine 0.99998 of float32's. On a CPU
+    without native bfloat16 it would be slower, so ``auto`` keeps float32 there. Questions are
+    embedded by the float32 ONNX export whatever this is (:mod:`qa.embed.onnx`).
     """
 
     AUTO = "auto"

@@ -114,6 +114,8 @@ class QAService:
                 raise IndexError_(f"no index in {self.index_dir}; build one with `qa index`")
             self.last_build = self.builder().run(self.corpus_paths(), self.index_dir)
         check_model(self.index_dir, self.embedder)
+        # Once: updates keep the model, so the export (and its loaded session) stays valid.
+        self.embedder.use_query_encoder(ensure_query_encoder(self.index_dir, self.embedder))
         self.mode = RetrievalMode.parse(mode)
         self.answer_config = answer_config
         self._load()
@@ -131,7 +133,6 @@ class QAService:
 
     def _load(self) -> None:
         self.store = IndexStore.open(self.index_dir)
-        self.embedder.use_query_encoder(ensure_query_encoder(self.index_dir, self.embedder))
         self.retriever = HybridRetriever(self.store, self.embedder, mode=self.mode)
         self.answerer = Answerer(self.store, self.answer_config)
 

@@ -13,11 +13,12 @@ and Normalize; no ``tokenizer.json``) keep answering through torch.
 """
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import json
 import os
 import uuid
 import warnings
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,7 @@ _MODULES = {
 }
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class EncoderSpec:
     """What the exported graph leaves to numpy: pooling, normalisation and truncation.
 
@@ -94,11 +95,9 @@ def export_query_encoder(embedder, index_dir: Path) -> Path | None:
 
     st = embedder.model
     hf = st[0].auto_model  # float32 weights: bfloat16 is only ever an autocast (Embedder.inference)
-    import inspect
-
-    takes_types = "token_type_ids" in inspect.signature(hf.forward).parameters
-    inputs = spec.inputs if takes_types else spec.inputs[:2]
-    spec = EncoderSpec(spec.model_id, spec.pooling, spec.max_seq_length, inputs, spec.lower_case)
+    if "token_type_ids" not in inspect.signature(hf.forward).parameters:
+        spec = dataclasses.replace(spec, inputs=spec.inputs[:2])
+    inputs = spec.inputs
 
     class _Graph(torch.nn.Module):
         def __init__(self, model) -> None:
@@ -121,7 +120,7 @@ def export_query_encoder(embedder, index_dir: Path) -> Path | None:
         tmp.unlink(missing_ok=True)
         return None
     meta_tmp = index_dir / f".{META_FILE}.{uuid.uuid4().hex[:8]}.tmp"
-    meta_tmp.write_text(json.dumps(asdict(spec), indent=1), encoding="utf-8")
+    meta_tmp.write_text(json.dumps(dataclasses.asdict(spec), indent=1), encoding="utf-8")
     os.replace(meta_tmp, index_dir / META_FILE)
     return index_dir / ONNX_FILE
 

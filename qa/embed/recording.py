@@ -14,26 +14,15 @@ class RecordingEmbedder:
 
     def __init__(self, inner, cache: dict | None = None) -> None:
         self.inner = inner
-        self.info = inner.info
-        self.path = inner.path
-        self.batch_size = inner.batch_size
         self.cache = cache
         self.encoded: list[str] = []
 
-    @property
-    def tokenizer(self):
-        return self.inner.tokenizer
-
-    @property
-    def model(self):
-        return self.inner.model
-
-    @property
-    def precision(self):
-        return self.inner.precision
-
-    def inference(self):
-        return self.inner.inference()
+    def __getattr__(self, name: str):
+        # Everything but the encode methods below (info, path, model, tokenizer, precision, ...)
+        # is the wrapped embedder's own.
+        if name == "inner":  # not set yet (a copy being made): no recursion
+            raise AttributeError(name)
+        return getattr(self.inner, name)
 
     def encode(self, texts, show_progress: bool = False):
         self.encoded.extend(texts)
@@ -50,9 +39,6 @@ class RecordingEmbedder:
     def encode_query(self, text: str):
         self.encoded.append(text)
         return self.inner.encode_query(text)
-
-    def use_query_encoder(self, encoder) -> None:
-        self.inner.use_query_encoder(encoder)
 
     def encode_with_spans(self, texts, spans, show_progress: bool = False):
         self.encoded.extend(texts)

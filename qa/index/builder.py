@@ -162,7 +162,10 @@ class IndexBuilder:
                 "settings": settings,
                 "model": self.embedder.info.to_dict(),
                 # Informational: float32 and bfloat16 vectors agree to cosine 0.9999 and mix freely.
-                "precision": self.embedder.precision.value,
+                # An update that embedded nothing keeps the old record rather than import torch to
+                # resolve the precision.
+                "precision": (self.embedder.precision.value if report.embedded_texts
+                              else (old.manifest.get("precision") if old is not None else None)),
                 "chunking": self.params.to_dict(),
                 "dense": {"kind": report.dense_kind, "ann_threshold": self.ann_threshold},
                 "corpus": [str(p) for p in corpus],

@@ -77,3 +77,21 @@ def test_sidecar_edit_updates_titles_and_vectors(tmp_path, seeds_copy, counting_
     assert not rep.noop and rep.changed == ["004_1af9b507d74bec4a"]
     assert any(t.startswith("A brand new headline") for t in counting_embedder.encoded)
     assert IndexStore.open(ix).article("004_1af9b507d74bec4a").title == "A brand new headline about cloud rights"
+
+
+def test_update_that_embeds_nothing_does_not_resolve_the_precision(tmp_path, seeds_copy, embedder):
+    """Resolving ``auto`` imports torch; a deletion must not pay for that just to fill the manifest."""
+    from qa.embed.recording import RecordingEmbedder
+
+    class NoPrecision(RecordingEmbedder):
+        @property
+        def precision(self):
+            raise AssertionError("precision resolved by an update that embedded nothing")
+
+    ix = tmp_path / "ix"
+    IndexBuilder(embedder, progress=False).run([seeds_copy], ix)
+    before = IndexStore.open(ix).manifest["precision"]
+    sorted(seeds_copy.iterdir())[0].unlink()
+    report = IndexBuilder(NoPrecision(embedder), progress=False).run([seeds_copy], ix)
+    assert report.removed and report.embedded_texts == 0
+    assert IndexStore.open(ix).manifest["precision"] == before == embedder.precision.value
