@@ -188,9 +188,25 @@ def cmd_batch(args) -> int:
                      batch_size=args.batch_size, progress=not args.quiet)
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """Fail before loading anything when ``host:port`` is taken (most often: qa is already running)."""
+    import socket
+
+    from qa.errors import ServeError
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise ServeError(f"cannot serve on {host}:{port}: {exc.strerror or exc}. If qa is already running, "
+                             f"open http://{host}:{port}/ or stop it; otherwise pick another port with --port N") from None
+
+
 def cmd_serve(args) -> int:
     from qa.present.ui import launch
 
+    _check_port_free(args.host, args.port)
     svc = _service(args)
     launch(svc, host=args.host, port=args.port)
     return 0

@@ -30,3 +30,9 @@ class IndexBusyError(QAError):
     """Another ``qa`` process holds the index lock."""
 
     exit_code = 5
+
+
+class ServeError(QAError):
+    """The chat UI cannot be served, e.g. its port is taken."""
+
+    exit_code = 6
