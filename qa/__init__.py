@@ -7,4 +7,9 @@ The package is laid out as the pipeline runs:
 """
 from __future__ import annotations
 
+from qa.offline import apply_offline_env
+
 __version__ = "0.1.0"
+
+# Before anything can import onnxruntime, Gradio or huggingface_hub: they read these at start-up.
+apply_offline_env()

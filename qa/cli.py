@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="pooled (default): sentence vectors from the chunks' own model pass; "
                         "separate: embed every sentence again (about 2x slower to build)")
     p.add_argument("--max-file-mb", type=float, default=20.0, help="skip article files larger than this (default: 20)")
+    p.add_argument("--follow-links", action="store_true",
+                   help="also index files that symbolic links lead to outside the corpus folder "
+                        "(default: such links are skipped with a warning)")
     p.add_argument("--verbose", action="store_true", help="list every ingestion warning")
 
     p = add("ask", "answer one question")
@@ -92,7 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--configs", default="dense,bm25,hybrid", help="comma-separated retrieval configs (default: dense,bm25,hybrid)")
     p.add_argument("--beir", type=Path, default=None, metavar="DIR", help="evaluate on a BEIR folder instead")
-    p.add_argument("--split", default="train", help="BEIR qrels split (default: train)")
+    p.add_argument("--split", default=None,
+                   help="with --beir: the qrels split (default: train); with a Q&A set whose items have a "
+                        "'split' field: evaluate only that split (e.g. tune, test); default: all, one row per split")
     p.add_argument("--out", type=Path, default=None, metavar="DIR", help="write metrics.json, report.md, per-question results and plots here")
     p.add_argument("--calibrate", action="store_true", help="sweep the abstention threshold and print the best one")
     p.add_argument("--write-calibration", action="store_true",
@@ -132,7 +137,8 @@ def cmd_index(args) -> int:
     params = ChunkParams(chunk_tokens=args.chunk_tokens or defaults.chunk_tokens,
                          overlap_tokens=args.overlap_tokens if args.overlap_tokens is not None else defaults.overlap_tokens)
     builder = IndexBuilder(Embedder(args.model, precision=args.precision), params, max_file_bytes=int(args.max_file_mb * 2**20),
-                           progress=not args.quiet, sentence_vectors=args.sentence_vectors)
+                           progress=not args.quiet, sentence_vectors=args.sentence_vectors,
+                           follow_links=args.follow_links)
     up = args.index_dir / "uploads"
     corpus = list(args.corpus) + ([up] if up.is_dir() and any(up.iterdir()) else [])
     report = builder.run(corpus, args.index_dir, rebuild=args.rebuild)

@@ -5,6 +5,8 @@ answer identically.
 """
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import shutil
 import time
 import unicodedata
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.answer.answerer import AnswerConfig, Answerer
-from qa.answer.question import resolve_followup
+from qa.answer.question import Turn, resolve_followup
 from qa.config import DEFAULT_CORPUS, DEFAULT_INDEX_DIR, ChunkParams, Precision, SentenceVectors
 from qa.embed.model import Embedder
 from qa.embed.onnx import ensure_query_encoder
@@ -21,6 +23,7 @@ from qa.errors import IndexError_
 from qa.index.builder import BuildReport, IndexBuilder
 from qa.index.store import IndexStore, read_manifest
 from qa.retrieve.hybrid import Filters, HybridRetriever, RetrievalMode
+from qa.retrieve.timeframe import TimeFrame, find_timeframe, parse_as_of, searched_text, short_date
 from qa.types import Answer
 
 #: Longest question that is embedded and searched; longer input is cut (and the answer says so).
@@ -54,11 +57,24 @@ def clean_question(text: str) -> str:
 
 @dataclass
 class Question:
-    """One question to answer; ``history`` holds earlier questions of the same conversation."""
+    """One question to answer.
+
+    Attributes:
+        text: The question as asked.
+        id: The caller's id for it (batch records, eval questions).
+        history: Earlier turns of the same conversation, oldest first: question strings, or
+            :class:`~qa.answer.question.Turn` records (question, the query searched, the name the
+            answer led with) so that a follow-up is resolved against what was really asked and
+            answered ("What did he say?" after "Sam Altman").
+        as_of: ``YYYY-MM-DD``: the day the question is asked on. Articles dated after it are never
+            used, and relative time in the question ("this week", "latest") is read against it.
+            None: no date bound.
+    """
 
     text: str
     id: str = ""
-    history: tuple[str, ...] = ()
+    history: tuple[str | Turn, ...] = ()
+    as_of: str | None = None
 
 
 def check_model(index_dir: Path, embedder: Embedder) -> None:
@@ -122,9 +138,11 @@ class QAService:
 
     def builder(self) -> IndexBuilder:
         """A builder with the settings the index was built with, so an update re-embeds nothing old."""
-        settings = (read_manifest(self.index_dir) or {}).get("settings", {})
+        manifest = read_manifest(self.index_dir) or {}
+        settings = manifest.get("settings", {})
         return IndexBuilder(self.embedder, self.chunk_params, progress=self.progress,
-                            sentence_vectors=settings.get("sentence_vectors", SentenceVectors.POOLED))
+                            sentence_vectors=settings.get("sentence_vectors", SentenceVectors.POOLED),
+                            follow_links=bool(manifest.get("follow_links", False)))
 
     def corpus_paths(self) -> list[Path]:
         """The corpus plus the articles uploaded through the UI."""
@@ -160,24 +178,41 @@ class QAService:
         from the previous turn (see :func:`qa.answer.question.resolve_followup`)."""
         query = clean_question(q.text)
         if query and q.history:
-            query = clean_question(resolve_followup(query, tuple(clean_question(h) for h in q.history)))
+            history = tuple(clean_question(h) if isinstance(h, str) else h for h in q.history)
+            query = clean_question(resolve_followup(query, history))
         return query
+
+    @staticmethod
+    def plan(q: Question) -> SearchPlan:
+        """What is searched for ``q``: its text (follow-up resolved, time expression left out when
+        it only says *when*), its as-of date and the time frame its relative time names."""
+        query = QAService._query(q)
+        as_of = parse_as_of(q.as_of)
+        frame = find_timeframe(query, as_of) if query else None
+        return SearchPlan(query=searched_text(query, frame), as_of=as_of, frame=frame)
 
     def ask(self, question: str | Question, k: int = 10, filters: Filters | None = None,
             mode: RetrievalMode | str | None = None) -> Answer:
-        """Answer one question."""
+        """Answer one question (``question.as_of`` bounds the articles used; see :class:`Question`)."""
         q = question if isinstance(question, Question) else Question(question)
-        return self._ask(q, self._query(q), k, filters, mode)
+        return self._ask(q, self.plan(q), k, filters, mode)
 
-    def _ask(self, q: Question, query: str, k: int, filters: Filters | None, mode=None,
+    def _ask(self, q: Question, plan: SearchPlan, k: int, filters: Filters | None, mode=None,
              query_vector=None) -> Answer:
         t0 = time.perf_counter()
         text = safe_text(q.text)
+        query = plan.query
         if not query:
             return Answer(id=q.id, question=text, answer="Please ask a question.", abstained=True,
-                          error="empty question", timing_ms={"retrieve": 0.0, "answer": 0.0, "total": 0.0})
+                          error="empty question", timing_ms={"retrieve": 0.0, "answer": 0.0, "total": 0.0},
+                          as_of=plan.as_of)
+        if plan.as_of:
+            base = filters or Filters()
+            bound = min(plan.as_of, base.as_of) if base.as_of else plan.as_of
+            filters = dataclasses.replace(base, as_of=bound)
         t = time.perf_counter()
-        res = self.retriever.run(query, k=max(k, 10), filters=filters, mode=mode, query_vector=query_vector)
+        res = self.retriever.run(query, k=max(k, 10), filters=filters, mode=mode, query_vector=query_vector,
+                                 prefer=plan.frame)
         t_ret = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         qvec = res.query_vector
@@ -190,6 +225,9 @@ class QAService:
         if len(" ".join(text.split())) > MAX_QUESTION_CHARS:
             ans.notes.append(f"the question is {len(text):,} characters long; only its first "
                              f"{MAX_QUESTION_CHARS:,} were searched")
+        ans.as_of = plan.as_of
+        if plan.frame is not None:
+            say_window(ans, plan.frame, res.frame, self.store)
         ans.timing_ms = {"retrieve": t_ret, "answer": t_ans, "total": (time.perf_counter() - t0) * 1000,
                          **{f"retrieve_{k_}": v for k_, v in res.timing_ms.items()}}
         return ans
@@ -207,9 +245,49 @@ class QAService:
             yield from self._answer_batch(batch, k, filters)
 
     def _answer_batch(self, batch: list[Question], k: int, filters: Filters | None) -> Iterator[Answer]:
-        texts = [self._query(q) for q in batch]
-        nonempty = [i for i, t in enumerate(texts) if t]
-        vecs = self.retriever.embed([texts[i] for i in nonempty]) if nonempty else []
+        plans = [self.plan(q) for q in batch]
+        nonempty = [i for i, p in enumerate(plans) if p.query]
+        vecs = self.retriever.embed([plans[i].query for i in nonempty]) if nonempty else []
         vec_of = {i: vecs[j] for j, i in enumerate(nonempty)}
         for i, q in enumerate(batch):
-            yield self._ask(q, texts[i], k, filters, query_vector=vec_of.get(i))
+            yield self._ask(q, plans[i], k, filters, query_vector=vec_of.get(i))
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """What one question searches: the text, the as-of bound and the favoured time frame."""
+
+    query: str
+    as_of: str | None = None
+    frame: TimeFrame | None = None
+
+
+def say_window(ans: Answer, asked: TimeFrame, used: TimeFrame | None, store: IndexStore) -> None:
+    """Record on ``ans`` which time window it was answered from, and lead the answer with it
+    ("In the week to 8 Jan 2026: …"), so a reader knows how "this week" was read.
+
+    ``used`` is the window retrieval favoured (``asked``, or a widening of it), None when no window
+    held anything about the question. The lead claims the window only when the first cited
+    article lies inside it.
+    """
+    frame = used or asked
+    ans.time_window = {**frame.to_dict(), "asked": asked.to_dict()["label"], "found": used is not None}
+    if used is None:
+        ans.notes.append(f"time: nothing {asked.label()} speaks to the question; all articles up to "
+                         f"{asked.as_of} were searched")
+    elif used.step:
+        ans.notes.append(f"time: nothing {asked.label()} speaks to the question; widened to {used.label()}")
+    else:
+        ans.notes.append(f"time: favoured articles {used.label()}")
+    if ans.abstained or not ans.citations or not ans.answer:
+        return
+    first = store.article(ans.citations[0].doc_id)
+    inside = next((f for f in (used, asked) if f is not None and f.contains(first.date)), None)
+    if inside is not None:
+        lead = inside.label()
+        dated = ans.answer.startswith("As of ")  # "As of 7 January 2026, CNN reports: …"
+        body = ans.answer[len("As of "):] if dated else ans.answer
+        ans.answer = f"{lead[:1].upper()}{lead[1:]}{' — as of ' if dated else ': '}{body}"
+    else:
+        when = f"a report of {short_date(dt.date.fromisoformat(first.date))}" if first.date else "an undated report"
+        ans.answer = f"Nothing {asked.label()} answers this; from {when}: {ans.answer}"

@@ -128,3 +128,11 @@ class Answer:
     error: str | None = None
     support: float | None = None
     notes: list[str] = field(default_factory=list)
+    #: The short phrase that leads the answer ("Sam Altman", "$13 billion"), read off the first cited
+    #: sentence; None when the answer is a quoted sentence, a list of claims, or an abstention.
+    short_answer: str | None = None
+    #: The day the question was asked on (``YYYY-MM-DD``): nothing dated after it was used; None: no bound.
+    as_of: str | None = None
+    #: The time window the question named ("this week"), as :meth:`qa.retrieve.timeframe.TimeFrame.to_dict`
+    #: gives it (widened when the window as asked held nothing), or None.
+    time_window: dict | None = None

@@ -38,7 +38,7 @@ def run_beir(args) -> int:
     from qa.evaluate.report import render_beir, write_beir_report
     from qa.pipeline import QAService
 
-    beir = load_beir(args.beir, args.split)
+    beir = load_beir(args.beir, args.split or "train")
     index_dir = beir_index_dir(args.index_dir, args.beir)
     if not args.quiet:
         print(f"indexing {beir.corpus} into {index_dir} (reused and updated incrementally on later runs)",
@@ -69,11 +69,22 @@ def run_eval(args) -> int:
     from qa.config import SentenceVectors
     from qa.evaluate.calibrate import CRITERION, calibration_records, sweep_threshold, write_calibration
     from qa.evaluate.dataset import evidence_problems, load_qa
-    from qa.evaluate.report import calibration_table, metrics_table, misses, primary_config, type_table, write_report
+    from qa.evaluate.report import (
+        answer_table, calibration_table, metrics_table, misses, primary_config, type_table, write_report,
+    )
     from qa.evaluate.runner import QAEvaluator
     from qa.pipeline import QAService
 
     items = load_qa(args.file)
+    split = getattr(args, "split", None)
+    if split:
+        known = sorted({i.split for i in items if i.split})
+        items = [i for i in items if i.split == split]
+        if not items:
+            print(f"error: no questions of split {split!r} in {args.file}"
+                  + (f"; its splits: {', '.join(known)}" if known else "; its items have no 'split' field"),
+                  file=sys.stderr)
+            return 2
     svc = QAService(index_dir=args.index_dir, corpus=args.corpus, model=args.model, precision=args.precision, progress=not args.quiet)
 
     def text_of(doc_id: str) -> str:
@@ -90,9 +101,12 @@ def run_eval(args) -> int:
     result = QAEvaluator(svc, args.configs, calibrate=calibrate,
                          progress=_progress(args.quiet, "questions")).run(items, dataset=str(args.file))
     main = primary_config(result.configs)
-    print(f"{len(items)} questions ({sum(not i.answerable for i in items)} unanswerable) from {args.file}\n")
+    print(f"{len(items)} questions ({sum(not i.answerable for i in items)} unanswerable) from {args.file}"
+          + (f", split {split}" if split else "") + "\n")
     print("overall")
     print(metrics_table(result.metrics, result.configs, markdown=False))
+    print("\nanswers (SA = short answer; per split when the set has one)")
+    print(answer_table(result.metrics, result.configs, markdown=False))
     print(f"\nby question type ({main})")
     print(type_table(result.metrics, main, markdown=False))
     worst = misses(result.records, main)

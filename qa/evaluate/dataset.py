@@ -34,6 +34,10 @@ class QAItem:
     docs: tuple[str, ...]
     evidence: str
     type: str
+    #: Optional: which part of a dev set the item belongs to ("tune" / "test"), so the held-out
+    #: part is reported on its own; and the question's form ("who", "how much", "why" …).
+    split: str = ""
+    form: str = ""
 
     @property
     def answerable(self) -> bool:
@@ -71,8 +75,11 @@ def _item(rec: object, where: str) -> QAItem:
             raise DatasetError(f"{where}: an unanswerable item must have empty answers, docs and evidence")
     elif not (rec["answers"] and rec["docs"] and rec["evidence"].strip()):
         raise DatasetError(f"{where}: an answerable item needs answers, docs and evidence")
+    for key in ("split", "form"):
+        if key in rec and not isinstance(rec[key], str):
+            raise DatasetError(f"{where}: '{key}' must be a string")
     return QAItem(id=rec["id"], question=rec["question"], answers=tuple(rec["answers"]), docs=tuple(rec["docs"]),
-                  evidence=rec["evidence"], type=qtype)
+                  evidence=rec["evidence"], type=qtype, split=str(rec.get("split", "")), form=str(rec.get("form", "")))
 
 
 def load_qa(path: Path | str) -> list[QAItem]:

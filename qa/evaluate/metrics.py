@@ -146,3 +146,45 @@ def abstention_pr(abstained: Sequence[bool], unanswerable: Sequence[bool]) -> tu
 def percentile(values: Sequence[float], q: float) -> float | None:
     """The ``q``-th percentile (linear interpolation, as numpy), or None for no values."""
     return float(np.percentile(np.asarray(values, dtype=float), q)) if len(values) else None
+
+
+def exact_match(prediction: str, gold: str) -> bool:
+    """SQuAD exact match: equal after :func:`normalize_answer`."""
+    return normalize_answer(prediction) == normalize_answer(gold)
+
+
+def max_exact_match(prediction: str, golds: Iterable[str]) -> bool:
+    """Whether the prediction matches any accepted answer exactly (SQuAD normalisation)."""
+    return any(exact_match(prediction, g) for g in golds)
+
+
+#: How an answer that says its sources disagree begins (see ``qa.answer.answerer``).
+_CONFLICT = re.compile(r"^\s*the sources differ\b", re.IGNORECASE)
+
+
+def is_conflict_answer(answer: str, notes: Iterable[str] = ()) -> bool:
+    """Whether an answer claims that its sources disagree ("The sources differ: …"), by its first
+    line or by a ``conflict:`` note. A dated timeline of how a value changed is not a disagreement."""
+    return bool(_CONFLICT.match(answer or "")) or any(str(n).startswith("conflict: sources give") for n in notes)
+
+
+#: First lines that quote a sentence, list claims or judge yes/no rather than lead with a phrase.
+_NOT_SHORT = re.compile(r"^(As of .*?, )?.{0,120}?\breports?:|^the sources differ|^yes\b|^no\b|^the articles don't say"
+                        r"|^(timeline|how it changed)\b", re.IGNORECASE)
+
+
+def inferred_short_answer(answer: str, abstained: bool) -> str | None:
+    """The short answer of an answer that does not report one (``Answer.short_answer`` missing, as in
+    answers from older versions): its lead line when that is a phrase rather than a quote."""
+    if abstained or not answer:
+        return None
+    first = answer.strip().splitlines()[0] if answer.strip() else ""
+    if _NOT_SHORT.search(first) or "“" in first:
+        return None
+    lead = lead_answer(answer).rstrip(".")
+    return lead or None
+
+
+def share(flags: Sequence[bool]) -> float | None:
+    """The fraction of true flags, or None for none at all."""
+    return sum(map(bool, flags)) / len(flags) if flags else None

@@ -20,6 +20,13 @@ COLUMNS = [(f"doc_hit@{k}", f"doc@{k}") for k in HIT_KS] + [(f"evidence_hit@{k}"
     ("abstain_precision", "abst P"), ("abstain_recall", "abst R"),
     ("latency_p50_ms", "p50 ms"), ("latency_p95_ms", "p95 ms"),
 ]
+#: Columns of the answer tables (issue 12): what the first line of an answer is worth.
+ANSWER_COLUMNS = [
+    ("answer_accuracy", "ans acc"), ("short_em", "SA EM"), ("short_f1", "SA F1"), ("short_rate", "SA given"),
+    ("false_abstention", "false abst"), ("unanswerable_recall", "unans R"), ("invented_conflicts", "inv confl"),
+]
+#: Prefix of the metric groups that hold one split of a dev set ("split=test").
+SPLIT_PREFIX = "split="
 PLOT_KS = tuple(range(1, 11))
 MISSES_SHOWN = 25
 
@@ -46,14 +53,33 @@ def table(rows: Sequence[Sequence[str]], header: Sequence[str], markdown: bool =
     return "\n".join(out)
 
 
-def metrics_table(metrics: dict, configs: Sequence[str], group: str = "overall", markdown: bool = True) -> str:
-    rows = [[cfg, str(metrics[cfg][group]["n"])] + [fmt(metrics[cfg][group].get(k), k) for k, _ in COLUMNS]
+def metrics_table(metrics: dict, configs: Sequence[str], group: str = "overall", markdown: bool = True,
+                  columns: Sequence[tuple[str, str]] = COLUMNS) -> str:
+    rows = [[cfg, str(metrics[cfg][group]["n"])] + [fmt(metrics[cfg][group].get(k), k) for k, _ in columns]
             for cfg in configs if group in metrics[cfg]]
-    return table(rows, ["config", "n"] + [h for _, h in COLUMNS], markdown)
+    return table(rows, ["config", "n"] + [h for _, h in columns], markdown)
+
+
+def splits(metrics: dict, configs: Sequence[str]) -> list[str]:
+    """The split names present in the metrics ("test", "tune"), in order."""
+    return sorted({g[len(SPLIT_PREFIX):] for cfg in configs for g in metrics[cfg] if g.startswith(SPLIT_PREFIX)})
+
+
+def answer_table(metrics: dict, configs: Sequence[str], markdown: bool = True) -> str:
+    """The answer metrics per config, and per config and split when the set has splits (so the
+    held-out split is read on its own row)."""
+    rows = []
+    for cfg in configs:
+        for g in ["overall"] + [SPLIT_PREFIX + s for s in splits(metrics, [cfg])]:
+            if g in metrics[cfg]:
+                m = metrics[cfg][g]
+                rows.append([cfg, "all" if g == "overall" else g[len(SPLIT_PREFIX):], str(m["n"])]
+                            + [fmt(m.get(k), k) for k, _ in ANSWER_COLUMNS])
+    return table(rows, ["config", "split", "n"] + [h for _, h in ANSWER_COLUMNS], markdown)
 
 
 def type_table(metrics: dict, config: str, markdown: bool = True) -> str:
-    groups = [g for g in metrics[config] if g != "overall"] + ["overall"]
+    groups = [g for g in metrics[config] if g != "overall" and not g.startswith(SPLIT_PREFIX)] + ["overall"]
     rows = [[g, str(metrics[config][g]["n"])] + [fmt(metrics[config][g].get(k), k) for k, _ in COLUMNS] for g in groups]
     return table(rows, ["type", "n"] + [h for _, h in COLUMNS], markdown)
 
@@ -154,6 +180,12 @@ def render_markdown(result, calibration: dict | None = None, command: str = "") 
         "Ranking and answer metrics are over answerable questions; abstention precision/recall treat "
         "unanswerable questions as the positive class; latency is per question, retrieval + answer.",
         "## Overall", metrics_table(result.metrics, cfgs),
+        "## Answers (per split when the set has one)",
+        "SA EM / SA F1: SQuAD exact match and token F1 of the short answer, over answerable questions "
+        "answered with one; SA given: share of answerable questions given a short answer; false abst: share "
+        "of answerable questions declined; unans R: share of unanswerable questions declined; inv confl: "
+        "\"sources differ\" answers to questions with one gold value.",
+        answer_table(result.metrics, cfgs),
         "![hit@k per configuration](hit_at_k.png)",
         f"## Worst misses first ({main})",
         misses_table(result.records, main),

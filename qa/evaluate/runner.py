@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from qa.evaluate.dataset import QAItem
 from qa.evaluate.metrics import (
-    HIT_KS, abstention_pr, answer_correct, dedupe_docs, doc_run, evidence_rank, hit_at, lead_answer,
-    max_token_f1, percentile, ranking_metrics,
+    HIT_KS, abstention_pr, answer_correct, dedupe_docs, doc_run, evidence_rank, hit_at, inferred_short_answer,
+    is_conflict_answer, lead_answer, max_exact_match, max_token_f1, percentile, ranking_metrics, share,
 )
 from qa.retrieve.hybrid import RetrievalMode
 
@@ -75,20 +75,48 @@ def aggregate(records: list[dict]) -> dict[str, float | int | None]:
             out[name] = None
     precision, recall = abstention_pr([r["abstained"] for r in records], [not r["answerable"] for r in records])
     out["abstain_precision"], out["abstain_recall"] = precision, recall
+    out.update(answer_metrics(records))
     out["overall_accuracy"] = sum(r["overall_correct"] for r in records) / len(records) if records else None
     lat = [r["latency_ms"] for r in records]
     out["latency_p50_ms"], out["latency_p95_ms"] = percentile(lat, 50), percentile(lat, 95)
     return out
 
 
+def answer_metrics(records: list[dict]) -> dict[str, float | int | None]:
+    """The figures a reader of the answer's first line cares about (issue 12):
+
+    - ``short_em`` / ``short_f1``: SQuAD exact match and token F1 of the short answer, over the
+      answerable questions answered with one;
+    - ``short_rate``: the share of answerable questions given a short answer;
+    - ``false_abstention``: the share of answerable questions declined;
+    - ``unanswerable_recall``: the share of unanswerable questions declined;
+    - ``invented_conflicts``: answers saying "the sources differ" to a question with one gold value
+      (every type but ``conflict``), as a count.
+    """
+    answerable = [r for r in records if r["answerable"]]
+    unanswerable = [r for r in records if not r["answerable"]]
+    shorts = [r for r in answerable if not r["abstained"] and r.get("short_answer")]
+    return {
+        "short_em": share([r["short_em"] for r in shorts]),
+        "short_f1": sum(r["short_f1"] for r in shorts) / len(shorts) if shorts else None,
+        "short_rate": share([bool(not r["abstained"] and r.get("short_answer")) for r in answerable]),
+        "false_abstention": share([r["abstained"] for r in answerable]),
+        "unanswerable_recall": share([r["abstained"] for r in unanswerable]),
+        "invented_conflicts": sum(1 for r in records if r.get("conflict") and r["type"] != "conflict"),
+    }
+
+
 def summarize(records: list[dict], configs: Sequence[str]) -> dict[str, dict[str, dict]]:
-    """``{config: {"overall": metrics, <type>: metrics, ...}}``."""
+    """``{config: {"overall": metrics, <type>: metrics, ..., "split=<name>": metrics, ...}}``: one
+    group per question type and, when items carry a ``split`` ("tune" / "test"), one per split."""
     out: dict[str, dict[str, dict]] = {}
     for cfg in configs:
         mine = [r for r in records if r["config"] == cfg]
         groups = {"overall": aggregate(mine)}
         for qtype in sorted({r["type"] for r in mine}):
             groups[qtype] = aggregate([r for r in mine if r["type"] == qtype])
+        for split in sorted({r.get("split") or "" for r in mine} - {""}):
+            groups[f"split={split}"] = aggregate([r for r in mine if r.get("split") == split])
         out[cfg] = groups
     return out
 
@@ -172,7 +200,14 @@ class QAEvaluator:
             "overall_correct": bool(correct) if item.answerable else bool(ans.abstained),
             "f1": max_token_f1(lead, item.answers) if item.answerable else None,
             "latency_ms": latency, "error": ans.error,
+            "split": item.split, "form": item.form,
         }
+        short = getattr(ans, "short_answer", None) if hasattr(ans, "short_answer") else \
+            inferred_short_answer(ans.answer, ans.abstained)
+        rec["short_answer"] = None if ans.abstained else short
+        rec["short_em"] = bool(short and item.answerable and max_exact_match(short, item.answers))
+        rec["short_f1"] = max_token_f1(short, item.answers) if short and item.answerable else None
+        rec["conflict"] = bool(not ans.abstained and is_conflict_answer(ans.answer, ans.notes))
         if relaxed is not None:
             qv = self.service.retriever.embed([ans.query or item.question])[0]
             full = relaxed.run(item.question, ans.passages, qv, qid=item.id, query=ans.query)
@@ -184,4 +219,4 @@ class QAEvaluator:
         return rec
 
 
-__all__ = ["EVAL_K", "EvalResult", "QAEvaluator", "aggregate", "parse_configs", "summarize"]
+__all__ = ["EVAL_K", "EvalResult", "QAEvaluator", "aggregate", "answer_metrics", "parse_configs", "summarize"]

@@ -96,14 +96,17 @@ class IndexBuilder:
             forward pass; see :class:`~qa.config.SentenceVectors`).
         query_encoder: Also export the model to ONNX for embedding questions without torch
             (default True; :mod:`qa.embed.onnx`).
+        follow_links: Read files that symbolic links lead to outside their corpus folder (default
+            False: skipped with a warning; :func:`~qa.ingest.corpus.scan_files`).
     """
 
     def __init__(self, embedder: Embedder, params: ChunkParams | None = None,
                  max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, progress: bool = True,
                  ann_threshold: int = ANN_THRESHOLD,
                  sentence_vectors: SentenceVectors | str = SentenceVectors.POOLED,
-                 query_encoder: bool = True) -> None:
+                 query_encoder: bool = True, follow_links: bool = False) -> None:
         self.embedder = embedder
+        self.follow_links = follow_links
         self.query_encoder = query_encoder
         self.sentence_vectors = SentenceVectors.parse(sentence_vectors)
         self.params = params or ChunkParams()
@@ -131,7 +134,7 @@ class IndexBuilder:
         report = BuildReport(index_dir=index_dir)
         with index_lock(index_dir, timeout=lock_timeout):
             issues: list[IngestIssue] = []
-            files = scan_files([Path(p) for p in corpus], issues, self.max_file_bytes)
+            files = scan_files([Path(p) for p in corpus], issues, self.max_file_bytes, self.follow_links)
             settings = self._settings()
             fingerprint = hashlib.sha256(
                 (corpus_fingerprint(files) + sidecar_fingerprint(corpus) + json.dumps(settings, sort_keys=True)).encode()
@@ -169,6 +172,7 @@ class IndexBuilder:
                 "chunking": self.params.to_dict(),
                 "dense": {"kind": report.dense_kind, "ann_threshold": self.ann_threshold},
                 "corpus": [str(p) for p in corpus],
+                "follow_links": self.follow_links,  # updates (uploads) read the corpus the same way
                 "duplicates": loaded.duplicates,
                 "issues": [str(i) for i in loaded.issues][:1000],
                 "versions": library_versions(),

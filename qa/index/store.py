@@ -71,8 +71,16 @@ def live_folder(index_dir: Path) -> Path | None:
 def read_manifest(index_dir: Path) -> dict | None:
     """The live manifest, or None when there is no index. Raises on a broken one."""
     folder = live_folder(index_dir)
-    if folder is None:
-        return None
+    return None if folder is None else read_folder_manifest(index_dir, folder)
+
+
+def read_folder_manifest(index_dir: Path, folder: Path) -> dict:
+    """The manifest of the build folder ``folder``, checked for shape. Raises on a broken one.
+
+    Readers that go on to load the folder's files must use the folder they read the manifest
+    from: reading ``CURRENT`` a second time can name a newer build whose files the first
+    manifest does not describe (a misleading "truncated or overwritten").
+    """
     path = folder / MANIFEST
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
@@ -198,10 +206,10 @@ class IndexStore:
                 corrupted or disagree with each other.
         """
         index_dir = Path(index_dir)
-        manifest = read_manifest(index_dir)
-        if manifest is None:
+        folder = live_folder(index_dir)  # CURRENT is read once: it may be swapped at any moment
+        if folder is None:
             raise IndexError_(f"no index in {index_dir}; build one with `qa index --corpus PATH --index-dir {index_dir}`")
-        folder = live_folder(index_dir)
+        manifest = read_folder_manifest(index_dir, folder)
         if manifest.get("format_version") != FORMAT_VERSION:
             raise IndexError_(f"the index in {index_dir} has format {manifest.get('format_version')}, "
                               f"this qa reads format {FORMAT_VERSION}; {FIX_HINT}")

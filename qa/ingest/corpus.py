@@ -1,4 +1,8 @@
-"""Turn corpus paths (folders, searched recursively, and files) into cleaned, deduplicated articles."""
+"""Turn corpus paths (folders, searched recursively, and files) into cleaned, deduplicated articles.
+
+Symbolic links inside a corpus folder are followed only while they stay inside it: a link to
+``/etc/passwd`` or to ``/`` must not put system files into the index (and quote them in answers).
+"""
 from __future__ import annotations
 
 import hashlib
@@ -44,40 +48,83 @@ class LoadResult:
     files: list[SourceFile] = field(default_factory=list)
 
 
-def _walk(root: Path, issues: list[IngestIssue]) -> list[Path]:
-    """All files under ``root``, following symlinks but never the same real folder twice."""
+#: Said whenever a link out of the corpus is skipped, so the way to allow it is one read away.
+OUTSIDE_HINT = "pass --follow-links to index files outside the corpus folder"
+
+
+def _outside(real: str, root_real: str) -> bool:
+    return os.path.commonpath([real, root_real]) != root_real
+
+
+def _walk(root: Path, issues: list[IngestIssue], follow_links: bool = False) -> list[Path]:
+    """All files under ``root`` in sorted depth-first order, never the same real folder twice.
+
+    The walk keeps its own stack instead of recursing, so a corpus nested a thousand folders deep
+    (or reached through a link to ``/``) cannot end in a RecursionError. Links to folders outside
+    ``root`` are skipped with a warning unless ``follow_links``; links that lead back into a folder
+    already walked are loops and skipped too.
+    """
     out: list[Path] = []
-    seen: set[str] = set()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=lambda e: issues.append(
-        IngestIssue(str(e.filename), f"cannot list folder ({e.strerror}); skipped"))):
-        real = os.path.realpath(dirpath)
-        if real in seen:
-            issues.append(IngestIssue(dirpath, "symlink loop or repeated folder; skipped"))
-            dirnames[:] = []
+    root_real = os.path.realpath(root)
+    seen: set[str] = {root_real}
+    # (folder, its real path): a plain sub-folder's real path is its parent's plus its name, so
+    # realpath (one lstat per path component: quadratic in depth) runs only for links.
+    stack: list[tuple[Path, str]] = [(root, root_real)]
+    while stack:
+        folder, folder_real = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            issues.append(IngestIssue(str(folder), f"cannot list folder ({exc.strerror or exc}); skipped"))
             continue
-        seen.add(real)
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        out.extend(Path(dirpath) / f for f in sorted(filenames) if not f.startswith("."))
+        subdirs: list[tuple[Path, str]] = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            try:
+                is_dir = entry.is_dir()  # follows links; a dangling or looping link is not a folder
+                is_link = entry.is_symlink()
+            except OSError:
+                is_dir, is_link = False, False
+            if not is_dir:
+                out.append(path)  # scan_files checks type, readability and links for each file
+                continue
+            real = os.path.realpath(path) if is_link else os.path.join(folder_real, entry.name)
+            if is_link and not follow_links and _outside(real, root_real):
+                issues.append(IngestIssue(str(path), f"a link to the folder {real}, outside the corpus folder "
+                                          f"{root}; skipped ({OUTSIDE_HINT})"))
+                continue
+            if real in seen:
+                issues.append(IngestIssue(str(path), "symlink loop or repeated folder; skipped"))
+                continue
+            seen.add(real)
+            subdirs.append((path, real))
+        stack.extend(reversed(subdirs))
     return out
 
 
 def scan_files(paths: list[Path], issues: list[IngestIssue] | None = None,
-               max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> list[SourceFile]:
+               max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, follow_links: bool = False) -> list[SourceFile]:
     """List the supported files under ``paths`` with a hash of their bytes.
 
-    Unsupported, unreadable and oversized files are reported in ``issues`` and left out.
+    Unsupported, unreadable and oversized files are reported in ``issues`` and left out, and so
+    are symbolic links that lead out of their corpus folder (``passwd.txt -> /etc/passwd``) unless
+    ``follow_links``. A file named on its own is read wherever a link to it points: it was asked for.
     """
     issues = issues if issues is not None else []
     found: list[SourceFile] = []
     for p in paths:
         p = Path(p)
         if p.is_dir():
-            root, candidates = p, _walk(p, issues)
+            root, candidates, walked = p, _walk(p, issues, follow_links), True
         elif p.is_file():
-            root, candidates = p.parent, [p]
+            root, candidates, walked = p.parent, [p], False
         else:
             issues.append(IngestIssue(str(p), "no such file or folder"))
             continue
+        root_real = os.path.realpath(root)
         for f in candidates:
             if f.name == SIDECAR_NAME and f.parent == root:
                 continue
@@ -90,6 +137,12 @@ def scan_files(paths: list[Path], issues: list[IngestIssue] | None = None,
                 if not stat.S_ISREG(st.st_mode):  # a FIFO would block the build, /dev/zero never end
                     issues.append(IngestIssue(str(f), "not a regular file (pipe, device or socket); skipped"))
                     continue
+                if walked and not follow_links and f.is_symlink():
+                    real = os.path.realpath(f)
+                    if _outside(real, root_real):
+                        issues.append(IngestIssue(str(f), f"a link to {real}, outside the corpus folder {root}; "
+                                                  f"skipped ({OUTSIDE_HINT})"))
+                        continue
                 if st.st_size > max_file_bytes and f.suffix.lower() not in JSONL_SUFFIXES:
                     issues.append(IngestIssue(str(f), f"{st.st_size / 2**20:.1f} MB is over the "
                                               f"{max_file_bytes / 2**20:.0f} MB limit (--max-file-mb); skipped"))
@@ -126,18 +179,22 @@ class CorpusLoader:
     Args:
         max_file_bytes: Files larger than this are skipped with a warning (default 20 MiB).
         min_chars: Articles shorter than this after cleaning are skipped (default 20).
+        follow_links: Also read files that symbolic links lead to outside their corpus folder
+            (default False: skipped with a warning; see :func:`scan_files`).
     """
 
-    def __init__(self, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, min_chars: int = 20) -> None:
+    def __init__(self, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, min_chars: int = 20,
+                 follow_links: bool = False) -> None:
         self.max_file_bytes = max_file_bytes
         self.min_chars = min_chars
+        self.follow_links = follow_links
 
     def run(self, paths: list[Path], files: list[SourceFile] | None = None,
             issues: list[IngestIssue] | None = None) -> LoadResult:
         """Load every article under ``paths`` (or from pre-scanned ``files``)."""
         issues = issues if issues is not None else []
         if files is None:
-            files = scan_files([Path(p) for p in paths], issues, self.max_file_bytes)
+            files = scan_files([Path(p) for p in paths], issues, self.max_file_bytes, self.follow_links)
         sidecars: dict[Path, dict] = {}
         articles: list[Article] = []
         by_id: dict[str, Article] = {}

@@ -26,7 +26,7 @@ def load_sidecar(root: Path, issues: list[IngestIssue]) -> dict[str, dict]:
     if not path.is_file():
         return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8-sig"))  # Windows editors write a BOM
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         issues.append(IngestIssue(str(path), f"sidecar metadata unreadable ({exc}); ignored"))
         return {}

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.jsonlines import iter_json_lines
+from qa.textio import decode_lenient, decode_strict, sniff_bom
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
@@ -39,10 +40,19 @@ class RawDoc:
 
 
 def decode_bytes(data: bytes, path: str, issues: list[IngestIssue]) -> str | None:
-    """Decode UTF-8 (with or without BOM), falling back to Latin-1 with a warning.
+    """Decode UTF-8, or UTF-16/32 when a byte-order mark says so, falling back to Latin-1 with a warning.
 
-    Returns None (and records an issue) for binary data: a NUL byte in the first 8 KiB.
+    Returns None (and records an issue) for binary data: a NUL byte in the first 8 KiB of a file
+    without a UTF-16/32 byte-order mark (whose text is full of NULs), or many control bytes.
     """
+    enc, _ = sniff_bom(data)
+    if enc is not None and enc != "utf-8":
+        decoded = decode_strict(data)
+        if decoded is not None:
+            return decoded.text
+        issues.append(IngestIssue(path, f"starts with a {enc.upper()} byte-order mark but does not decode "
+                                  "as it; skipped"))
+        return None
     if b"\x00" in data[:8192]:
         issues.append(IngestIssue(path, "looks binary (NUL bytes); skipped"))
         return None
@@ -91,12 +101,15 @@ def read_jsonl_file(path: Path, doc_id_prefix: str, data: bytes, issues: list[In
     """Read one article per line: ``id``, ``title``, ``text`` and optional ``date``, ``source``, ``url``.
 
     Broken lines and lines without ``text`` are reported and skipped; a line without ``id`` gets
-    ``<file>:<line>`` as its id.
+    ``<file>:<line>`` as its id. Lines end at line ends only, so U+2028 or U+0085 inside an
+    article's text neither drops it nor shifts later line numbers.
     """
     out: list[RawDoc] = []
-    text = data.decode("utf-8", errors="replace")
-    if "\ufffd" in text and b"\xef\xbf\xbd" not in data:
-        issues.append(IngestIssue(str(path), "holds bytes that are not UTF-8; replaced with U+FFFD"))
+    decoded = decode_lenient(data)  # a BOM (UTF-8 from Windows tools, UTF-16) must not cost line 1
+    text = decoded.text
+    if decoded.replaced:
+        issues.append(IngestIssue(str(path), f"holds bytes that are not {decoded.encoding.upper()}; "
+                                  "replaced with U+FFFD"))
     for jl in iter_json_lines(text):
         lineno, rec = jl.lineno, jl.value
         where = f"{path}:{lineno}"

@@ -18,6 +18,7 @@ from qa.errors import QAError
 from qa.jsonlines import iter_json_lines
 from qa.pipeline import Question
 from qa.present.serialize import answer_to_dict
+from qa.textio import decode_lenient, split_records
 from qa.types import Answer
 
 
@@ -34,7 +35,8 @@ def read_questions(path: Path) -> Iterator[Question | BadLine]:
     """Yield the questions of ``path`` in order (and :class:`BadLine` for unusable records)."""
     if not path.is_file():
         raise QAError(f"no such question file: {path}")
-    raw = path.read_bytes().decode("utf-8", errors="replace")
+    # A BOM (Excel's UTF-8 CSV, UTF-16 from Windows tools) is dropped, not read into the first record.
+    raw = decode_lenient(path.read_bytes()).text
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
         for jl in iter_json_lines(raw):
@@ -61,7 +63,7 @@ def read_questions(path: Path) -> Iterator[Question | BadLine]:
                 continue
             yield Question(text=q, id=qid)
     else:
-        for n, line in enumerate(raw.splitlines(), start=1):
+        for n, line in enumerate(split_records(raw), start=1):  # not splitlines(): U+2028, \x0c … stay
             if line.strip():
                 yield Question(text=line.strip(), id=f"q{n}")
 

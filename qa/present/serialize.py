@@ -12,7 +12,8 @@ def answer_to_dict(ans: Answer) -> dict:
     """Serialise an :class:`~qa.types.Answer` to the documented JSON shape.
 
     Extra keys beyond the documented ones: ``query`` (the question actually run, after follow-up
-    resolution), per-passage ``title``/``source``/``date``/``dense_score``/``bm25_score``, and
+    resolution), ``short_answer`` (the lead phrase, or null), ``as_of`` and ``time_window`` (the
+    question's as-of date and the window its relative time was read as, when given), per-passage ``title``/``source``/``date``/``dense_score``/``bm25_score``, and
     ``error`` when the question could not be answered.
     """
     out = {
@@ -34,7 +35,12 @@ def answer_to_dict(ans: Answer) -> dict:
         ],
         "timing_ms": {k: round(v, 2) for k, v in ans.timing_ms.items()},
         "query": ans.query if ans.query is not None else ans.question,
+        "short_answer": ans.short_answer,
     }
+    if ans.as_of:
+        out["as_of"] = ans.as_of
+    if ans.time_window:
+        out["time_window"] = dict(ans.time_window)
     if ans.notes:
         out["notes"] = list(ans.notes)
     if ans.error:

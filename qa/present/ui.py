@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 import gradio as gr
 
+from qa.answer.question import Turn
 from qa.errors import QAError
 from qa.pipeline import Question
 from qa.present.serialize import answer_to_dict
@@ -92,12 +93,15 @@ class ChatController:
                     date_to=(date_to or "").strip() or None)
         return f if f.active else None
 
-    def ask(self, question: str, history: list[str] | tuple[str, ...] = (), outlets: list[str] | None = None,
+    def ask(self, question: str, history: list[str | dict] | tuple[str | dict, ...] = (), outlets: list[str] | None = None,
             date_from: str | None = None, date_to: str | None = None, k: int = DEFAULT_K) -> dict:
-        """Answer ``question`` (earlier questions of the conversation in ``history``) as answer JSON."""
+        """Answer ``question`` as answer JSON. ``history``: earlier turns, oldest first, as question
+        strings or dicts with ``question``, ``query`` and ``entity`` (the name the answer led with)."""
         filters = self.filters(outlets, date_from, date_to)
         k = max(1, min(int(k or DEFAULT_K), MAX_K))
-        q = Question(str(question), id=uuid.uuid4().hex[:12], history=tuple(str(h) for h in history or ()))
+        q = Question(str(question), id=uuid.uuid4().hex[:12], history=tuple(
+            Turn(str(h.get("question") or ""), str(h.get("query") or ""), h.get("entity") or None)
+            if isinstance(h, dict) else str(h) for h in history or ()))
         with self.lock:
             ans = self.svc.ask(q, k=k, filters=filters)
         return answer_to_dict(ans)
@@ -155,8 +159,11 @@ def build_app(svc, examples: list[str] | None = None, upload_policy: UploadPolic
         if not message:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         history = [t["question"] for t in turns]
+        # Follow-ups resolve against each turn's searched query and the name its answer led with.
+        asked = [{"question": t["question"], "query": t["answer"].get("query"),
+                  "entity": t["answer"].get("short_answer")} for t in turns]
         try:
-            ans = ctl.ask(message, history, outlets, date_from, date_to, k)
+            ans = ctl.ask(message, asked, outlets, date_from, date_to, k)
         except ValueError as exc:
             raise gr.Error(f"Filters: {exc}") from exc
         except QAError as exc:

@@ -1,8 +1,14 @@
 """Hybrid retrieval over an :class:`~qa.index.store.IndexStore`.
 
-Dense and BM25 candidates are gathered with the same filters (outlet, date range) applied before
-ranking, fused by reciprocal rank, and cleared of duplicate passages. Every passage keeps its
-provenance: dense rank and score, BM25 rank and score, fused score.
+Dense and BM25 candidates are gathered with the same filters (outlet, date range, as-of date)
+applied before ranking, fused by reciprocal rank, and cleared of duplicate passages. Every passage
+keeps its provenance: dense rank and score, BM25 rank and score, fused score.
+
+A question's time frame ("this week", :mod:`qa.retrieve.timeframe`) is a preference, not a filter:
+the passages inside the window are retrieved on their own as well and fused in as two more ranked
+lists, so they rise without anything outside being dropped. A window that holds nothing about the
+question (its best passage far below the best overall) is widened step by step, and given up when
+even the widest holds nothing.
 """
 from __future__ import annotations
 
@@ -17,7 +23,12 @@ from qa.embed.model import Embedder
 from qa.index.dense import search_dense
 from qa.index.store import IndexStore
 from qa.retrieve.fusion import RRF_K, rrf
+from qa.retrieve.timeframe import TimeFrame
 from qa.types import Passage
+
+#: Allowed rows up to this many are scored exactly (one matrix product) instead of through FAISS:
+#: an HNSW graph searched with a selector that admits few rows finds only some of them.
+EXACT_ROWS = 20_000
 
 
 class RetrievalMode(Choice):
@@ -30,30 +41,42 @@ class RetrievalMode(Choice):
 
 @dataclass(frozen=True)
 class Filters:
-    """Restrict retrieval to some outlets and a date range (inclusive, ``YYYY-MM-DD``).
+    """Restrict retrieval to some outlets, a date range (inclusive, ``YYYY-MM-DD``) and an as-of date.
 
-    Articles without a date are excluded when a date bound is set.
+    Articles without a date are excluded when a date range bound is set. ``as_of`` is the day a
+    question is asked on: articles dated after it are excluded, undated ones are kept (nothing
+    says they are from the future).
     """
 
     sources: tuple[str, ...] = ()
     date_from: str | None = None
     date_to: str | None = None
+    as_of: str | None = None
 
     def __post_init__(self) -> None:
-        for d in (self.date_from, self.date_to):
+        for d in (self.date_from, self.date_to, self.as_of):
             if d is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", d):
                 raise ValueError(f"dates must be YYYY-MM-DD, got {d!r}")
 
     @property
     def active(self) -> bool:
-        return bool(self.sources or self.date_from or self.date_to)
+        return bool(self.sources or self.date_from or self.date_to or self.as_of)
 
 
 @dataclass
 class RetrievalResult:
+    """Passages best first, the question's vector, timings, and the time window that was favoured.
+
+    ``frame`` is the window (possibly widened from the one asked) whose passages were fused in, or
+    None when there was no time frame or no window held anything relevant; ``frame_asked`` is the
+    window as asked.
+    """
+
     passages: list[Passage]
     query_vector: np.ndarray | None
     timing_ms: dict[str, float] = field(default_factory=dict)
+    frame: TimeFrame | None = None
+    frame_asked: TimeFrame | None = None
 
 
 def _norm(text: str) -> str:
@@ -69,18 +92,26 @@ class HybridRetriever:
         mode: ``hybrid`` (default), ``dense`` or ``bm25``.
         depth: Candidates taken from each retriever before fusion (default 100).
         rrf_k: RRF damping constant (default 60).
+        window_weight: RRF weight of the two in-window lists of a time frame (default 1.0).
+        window_margin: A window counts as holding something relevant when its best dense score is
+            within this of the best overall (default 0.1, cosine) ...
+        window_bm25_ratio: ... or its best BM25 score at least this share of the best overall (default 0.7).
 
     In hybrid mode BM25 scores the question on a worker thread while the model embeds it: the
     embedding is most of a query (bench/RESULTS.md) and releases the GIL, so BM25 costs no wall time.
     """
 
     def __init__(self, store: IndexStore, embedder: Embedder, mode: RetrievalMode | str = RetrievalMode.HYBRID,
-                 depth: int = 100, rrf_k: int = RRF_K) -> None:
+                 depth: int = 100, rrf_k: int = RRF_K, window_weight: float = 1.0, window_margin: float = 0.1,
+                 window_bm25_ratio: float = 0.7) -> None:
         self.store = store
         self.embedder = embedder
         self.mode = RetrievalMode.parse(mode)
         self.depth = depth
         self.rrf_k = rrf_k
+        self.window_weight = window_weight
+        self.window_margin = window_margin
+        self.window_bm25_ratio = window_bm25_ratio
         self._worker = None
         arts = store.articles
         self._art_source = np.array([(a.source or "").lower() for a in arts], dtype=object)
@@ -101,21 +132,43 @@ class HybridRetriever:
         if filters.date_from or filters.date_to:
             lo, hi = filters.date_from or "0000-00-00", filters.date_to or "9999-99-99"
             ok &= np.array([bool(d) and lo <= d <= hi for d in self._art_date], dtype=bool)
+        if filters.as_of:
+            ok &= np.array([not d or d <= filters.as_of for d in self._art_date], dtype=bool)
         return np.flatnonzero(ok[self.store.data.chunk_doc])
 
+    def window_rows(self, frame: TimeFrame, allowed: np.ndarray | None) -> np.ndarray:
+        """Chunk rows of dated articles inside ``frame`` (and in ``allowed`` when given)."""
+        inside = np.array([frame.contains(d) for d in self._art_date], dtype=bool)
+        rows = np.flatnonzero(inside[self.store.data.chunk_doc])
+        return rows if allowed is None else np.intersect1d(rows, allowed, assume_unique=True)
+
+    def _dense(self, query_vector: np.ndarray, depth: int, allowed: np.ndarray | None) -> tuple[list[int], dict[int, float]]:
+        """Top ``depth`` chunk rows by cosine, exactly over a small allowed set, else through FAISS."""
+        if allowed is not None and len(allowed) <= EXACT_ROWS:
+            if len(allowed) == 0:
+                return [], {}
+            scores = np.asarray(self.store.data.chunk_vectors[allowed], dtype=np.float32) @ np.asarray(
+                query_vector, dtype=np.float32).reshape(-1)
+            top = np.lexsort((allowed, -scores))[:depth]
+            ids, vals = allowed[top], scores[top]
+        else:
+            ids, vals = search_dense(self.store.data.dense, query_vector, depth, allowed)
+        return [int(i) for i in ids], {int(i): float(v) for i, v in zip(ids, vals)}
+
     def run(self, query: str, k: int = 10, filters: Filters | None = None,
-            mode: RetrievalMode | str | None = None, query_vector: np.ndarray | None = None) -> RetrievalResult:
-        """Retrieve the top ``k`` passages for ``query``."""
+            mode: RetrievalMode | str | None = None, query_vector: np.ndarray | None = None,
+            prefer: TimeFrame | None = None) -> RetrievalResult:
+        """Retrieve the top ``k`` passages for ``query``, favouring those inside ``prefer``'s window."""
         mode = RetrievalMode.parse(mode) if mode is not None else self.mode
         timing: dict[str, float] = {}
         allowed = self.allowed_rows(filters)
         if allowed is not None and len(allowed) == 0:
-            return RetrievalResult([], query_vector, timing)
+            return RetrievalResult([], query_vector, timing, frame_asked=prefer)
         depth = max(self.depth, 3 * k)
 
         lexical = None
         if mode is RetrievalMode.HYBRID and query_vector is None:
-            lexical = self._lexical_worker().submit(self._bm25, query, allowed, depth)
+            lexical = self._lexical_worker().submit(self._bm25_all, query, allowed, depth)
         dense_ids: list[int] = []
         dense_scores: dict[int, float] = {}
         if query_vector is None and mode is not RetrievalMode.BM25:
@@ -124,20 +177,33 @@ class HybridRetriever:
             timing["embed"] = (time.perf_counter() - t) * 1000
         if mode in (RetrievalMode.HYBRID, RetrievalMode.DENSE):
             t = time.perf_counter()
-            ids, scores = search_dense(self.store.data.dense, query_vector, depth, allowed)
-            dense_ids = [int(i) for i in ids]
-            dense_scores = {int(i): float(s) for i, s in zip(ids, scores)}
+            dense_ids, dense_scores = self._dense(query_vector, depth, allowed)
             timing["dense"] = (time.perf_counter() - t) * 1000
 
         bm25_ids: list[int] = []
         bm25_scores: dict[int, float] = {}
+        all_bm25 = None
         if mode in (RetrievalMode.HYBRID, RetrievalMode.BM25):
-            bm25_ids, bm25_scores, timing["bm25"] = (lexical.result() if lexical is not None
-                                                     else self._bm25(query, allowed, depth))
+            bm25_ids, bm25_scores, timing["bm25"], all_bm25 = (lexical.result() if lexical is not None
+                                                               else self._bm25_all(query, allowed, depth))
 
         t = time.perf_counter()
-        if mode is RetrievalMode.HYBRID:
-            fused = rrf([dense_ids, bm25_ids], k=self.rrf_k)
+        lists = [ids for ids, m in ((dense_ids, RetrievalMode.DENSE), (bm25_ids, RetrievalMode.BM25))
+                 if mode in (RetrievalMode.HYBRID, m)]
+        weights = [1.0] * len(lists)
+        frame = None
+        if prefer is not None:
+            frame, extra = self._window_lists(prefer, allowed, query_vector, all_bm25, mode, depth,
+                                              dense_scores, bm25_scores)
+            for ids, (kind, scores) in extra:
+                lists.append(ids)
+                weights.append(self.window_weight)
+                mine = dense_scores if kind == "d" else bm25_scores
+                for i in ids:  # an in-window passage the overall lists missed keeps its own scores
+                    mine.setdefault(i, scores[i])
+            timing["window"] = (time.perf_counter() - t) * 1000
+        if mode is RetrievalMode.HYBRID or frame is not None:
+            fused = rrf(lists, k=self.rrf_k, weights=weights)
         elif mode is RetrievalMode.DENSE:
             fused = dense_scores
         else:
@@ -147,7 +213,33 @@ class HybridRetriever:
         bm25_rank = {c: r for r, c in enumerate(bm25_ids, start=1)}
         passages = self._select(order, fused, k, dense_rank, dense_scores, bm25_rank, bm25_scores)
         timing["fusion"] = (time.perf_counter() - t) * 1000
-        return RetrievalResult(passages, query_vector, timing)
+        return RetrievalResult(passages, query_vector, timing, frame=frame, frame_asked=prefer)
+
+    def _window_lists(self, prefer: TimeFrame, allowed, query_vector, all_bm25, mode, depth,
+                      dense_scores: dict[int, float], bm25_scores: dict[int, float]):
+        """The narrowest widening of ``prefer`` that holds something relevant, and its ranked lists
+        (``[(ids, ("d"|"b", scores))]``); ``(None, [])`` when none does."""
+        best_dense = max(dense_scores.values(), default=None)
+        best_bm25 = max(bm25_scores.values(), default=None)
+        for frame in prefer.widenings():
+            rows = self.window_rows(frame, allowed)
+            if len(rows) == 0:
+                continue
+            extra = []
+            strong = False
+            if mode in (RetrievalMode.HYBRID, RetrievalMode.DENSE) and query_vector is not None:
+                ids, sc = self._dense(query_vector, depth, rows)
+                if ids:
+                    extra.append((ids, ("d", sc)))
+                    strong |= best_dense is None or sc[ids[0]] >= best_dense - self.window_margin
+            if mode in (RetrievalMode.HYBRID, RetrievalMode.BM25) and all_bm25 is not None:
+                ids, sc = self._top_bm25(all_bm25, rows, depth)
+                if ids:
+                    extra.append((ids, ("b", sc)))
+                    strong |= not best_bm25 or sc[ids[0]] >= self.window_bm25_ratio * best_bm25
+            if extra and strong:
+                return frame, extra
+        return None, []
 
     def _lexical_worker(self):
         from concurrent.futures import ThreadPoolExecutor
@@ -158,8 +250,18 @@ class HybridRetriever:
 
     def _bm25(self, query: str, allowed: np.ndarray | None, depth: int) -> tuple[list[int], dict[int, float], float]:
         """Top ``depth`` chunk rows by BM25 (only rows in ``allowed`` when given), their scores, and ms taken."""
+        return self._bm25_all(query, allowed, depth)[:3]
+
+    def _bm25_all(self, query: str, allowed: np.ndarray | None, depth: int):
+        """As :meth:`_bm25`, plus every chunk's BM25 score (for the in-window lists)."""
         t = time.perf_counter()
         all_scores = self.store.data.lexical.scores(query)
+        ids, scores = self._top_bm25(all_scores, allowed, depth)
+        return ids, scores, (time.perf_counter() - t) * 1000, all_scores
+
+    @staticmethod
+    def _top_bm25(all_scores: np.ndarray, allowed: np.ndarray | None, depth: int) -> tuple[list[int], dict[int, float]]:
+        """The ``depth`` best rows with a positive score (ties kept in row order), among ``allowed``."""
         if allowed is not None:
             masked = np.zeros_like(all_scores)
             masked[allowed] = all_scores[allowed]
@@ -169,7 +271,7 @@ class HybridRetriever:
             cut = np.partition(all_scores[positive], len(positive) - depth)[len(positive) - depth]
             positive = positive[all_scores[positive] >= cut]
         top = positive[np.lexsort((positive, -all_scores[positive]))][:depth]
-        return [int(i) for i in top], {int(i): float(all_scores[i]) for i in top}, (time.perf_counter() - t) * 1000
+        return [int(i) for i in top], {int(i): float(all_scores[i]) for i in top}
 
     def _select(self, order, fused, k, dense_rank, dense_scores, bm25_rank, bm25_scores) -> list[Passage]:
         """Take passages best first, skipping repeats: the same text again (syndicated copy) or a

@@ -113,3 +113,77 @@ def test_percentile():
     assert percentile([10, 20, 30, 40], 50) == 25
     assert percentile([1.0] * 19 + [100.0], 95) == pytest.approx(5.95)
     assert percentile([], 50) is None
+
+
+# -- issue 12: answer metrics --------------------------------------------------------------------
+from qa.evaluate.metrics import exact_match, inferred_short_answer, is_conflict_answer, max_exact_match  # noqa: E402
+from qa.evaluate.runner import answer_metrics, summarize  # noqa: E402
+
+
+@pytest.mark.parametrize("pred,gold,em", [("The Sam Altman.", "sam altman", True), ("$13 billion", "13 billion", True),
+                                          ("Sam", "Sam Altman", False), ("", "x", False)])
+def test_exact_match_squad(pred, gold, em):
+    assert exact_match(pred, gold) is em
+    assert max_exact_match(pred, ["nope", gold]) is em
+
+
+@pytest.mark.parametrize("answer,notes,conflict", [
+    ("The sources differ: A says $1 [1]; B says $2 [2].", [], True),
+    ("$13 billion [1].\nAs of …", [], False),
+    ("What the articles report, oldest first:\n- 1 May 2020, A: “…” [1]", ["timeline: claims listed by article date"], False),
+    ("Anything", ["conflict: sources give different values"], True),
+])
+def test_is_conflict_answer(answer, notes, conflict):
+    assert is_conflict_answer(answer, notes) is conflict
+
+
+@pytest.mark.parametrize("answer,abstained,short", [
+    ("Sam Altman [1].\nAs of 11 May 2025, AInvest reports: “…” [1]", False, "Sam Altman"),
+    ("As of 11 May 2025, AInvest reports: “OpenAI's CEO, Sam Altman, …” [1]", False, None),
+    ("The sources differ: A says 1 [1]; B says 2 [2].", False, None),
+    ("Sam Altman [1].", True, None),
+])
+def test_inferred_short_answer(answer, abstained, short):
+    assert inferred_short_answer(answer, abstained) == short
+
+
+def _rec(i, answerable=True, abstained=False, short=None, em=False, f1=None, conflict=False, correct=False,
+         qtype="factoid", split=""):
+    return {"id": f"q{i}", "config": "c", "type": qtype if answerable else "unanswerable", "answerable": answerable,
+            "abstained": abstained, "short_answer": short, "short_em": em, "short_f1": f1, "conflict": conflict,
+            "correct": correct, "overall_correct": correct if answerable else abstained, "split": split,
+            "gold_docs": ["d"], "retrieved_docs": ["d"], "evidence_rank": 1, "f1": 0.0, "latency_ms": 1.0}
+
+
+def test_answer_metrics_hand_computed():
+    recs = [
+        _rec(1, short="A", em=True, f1=1.0, correct=True),
+        _rec(2, short="B", em=False, f1=0.5, correct=True),
+        _rec(3, short=None, correct=False, conflict=True),            # invented conflict: one gold value
+        _rec(4, abstained=True),                                       # false abstention
+        _rec(5, short="C", em=False, f1=0.0, conflict=True, qtype="conflict"),  # a real conflict question
+        _rec(6, answerable=False, abstained=True),
+        _rec(7, answerable=False, abstained=False, conflict=True),     # also invented
+    ]
+    m = answer_metrics(recs)
+    assert m["short_em"] == pytest.approx(1 / 3) and m["short_f1"] == pytest.approx(1.5 / 3)
+    assert m["short_rate"] == pytest.approx(3 / 5)
+    assert m["false_abstention"] == pytest.approx(1 / 5)
+    assert m["unanswerable_recall"] == pytest.approx(1 / 2)
+    assert m["invented_conflicts"] == 2
+
+
+def test_answer_metrics_without_unanswerable_or_shorts():
+    m = answer_metrics([_rec(1, abstained=True)])
+    assert m["short_em"] is None and m["short_f1"] is None and m["unanswerable_recall"] is None
+    assert m["short_rate"] == 0.0 and m["false_abstention"] == 1.0
+
+
+def test_summarize_reports_each_split_apart():
+    recs = [_rec(1, short="A", em=True, f1=1.0, correct=True, split="tune"),
+            _rec(2, short="B", f1=0.0, split="test"), _rec(3, abstained=True, split="test")]
+    s = summarize(recs, ["c"])["c"]
+    assert {"split=tune", "split=test", "overall"} <= set(s)
+    assert s["split=tune"]["n"] == 1 and s["split=tune"]["short_em"] == 1.0
+    assert s["split=test"]["n"] == 2 and s["split=test"]["false_abstention"] == 0.5
+    assert s["overall"]["n"] == 3

@@ -75,3 +75,41 @@ def test_misses_are_sorted_worst_first():
         {**base, "id": "noevid", "answerable": True, "doc_rank": 3, "evidence_rank": None},
     ]
     assert [r["id"] for r in misses(recs, "h")] == ["nodoc", "noevid", "wrong", "unans"]
+
+
+def test_answer_metrics_are_in_records_and_report(tiny_run, tmp_path):
+    from qa.evaluate.report import answer_table
+
+    for r in tiny_run.records:
+        assert {"short_answer", "short_em", "short_f1", "conflict", "split"} <= set(r)
+        if r["short_answer"]:
+            assert not r["abstained"]
+    m = tiny_run.metrics["hybrid"]["overall"]
+    for key in ("short_em", "short_f1", "short_rate", "false_abstention", "unanswerable_recall", "invented_conflicts"):
+        assert key in m
+    assert m["unanswerable_recall"] == m["abstain_recall"]
+    text = answer_table(tiny_run.metrics, tiny_run.configs, markdown=True)
+    assert "SA EM" in text and "inv confl" in text and "| hybrid | all |" in text
+    md = write_report(tiny_run, tmp_path / "o")["report"].read_text()
+    assert "## Answers" in md
+
+
+def test_eval_cli_split_filter_and_per_split_rows(tmp_path, seeds_index, qa_items, capsys):
+    from qa.cli import main
+
+    items = [it for it in qa_items if it.answerable][:2] + [it for it in qa_items if not it.answerable][:1]
+    qa_file = tmp_path / "qa.jsonl"
+    qa_file.write_text("".join(json.dumps({"id": it.id, "question": it.question, "answers": list(it.answers),
+                                           "docs": list(it.docs), "evidence": it.evidence, "type": it.type,
+                                           "split": "tune" if i == 0 else "test"}) + "\n"
+                               for i, it in enumerate(items)), encoding="utf-8")
+    assert main(["eval", str(qa_file), "--index-dir", str(seeds_index), "--configs", "hybrid", "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "hybrid  all" in out and "hybrid  test" in out and "hybrid  tune" in out
+    assert main(["eval", str(qa_file), "--index-dir", str(seeds_index), "--configs", "hybrid", "-q",
+                 "--split", "test"]) == 0
+    out = capsys.readouterr().out
+    assert "2 questions (1 unanswerable)" in out and "split test" in out
+    assert main(["eval", str(qa_file), "--index-dir", str(seeds_index), "--configs", "hybrid", "-q",
+                 "--split", "nope"]) == 2
+    assert "its splits: test, tune" in capsys.readouterr().err

@@ -150,7 +150,7 @@ def test_follow_up_passes_history(page, server):
     ask(page, "And what about the research IP?")
     assert page.locator('[data-testid="bot"]').count() == 2
     assert rec.questions[-1].text == "And what about the research IP?"
-    assert rec.questions[-1].history == (IP_QUESTION,)
+    assert [h.question for h in rec.questions[-1].history] == [IP_QUESTION]
     open_accordion(page, "qa-why-acc")
     query = page.locator("#qa-why .qa-query").inner_text()
     assert query  # the question actually run (after follow-up resolution) is shown

@@ -79,7 +79,7 @@ def test_bm25_alongside_the_embedding_gives_the_same_ranking(service, question):
 
     ret = HybridRetriever(service.store, service.embedder, depth=5)  # a small depth cuts inside ties
     threaded = ret.run(question, k=10)
-    inline = ret.run(question, k=10, query_vector=service.embedder.encode([question])[0])
+    inline = ret.run(question, k=10, query_vector=service.embedder.encode_query(question))
     assert [p.chunk_id for p in threaded.passages] == [p.chunk_id for p in inline.passages]
     assert [p.bm25_rank for p in threaded.passages] == [p.bm25_rank for p in inline.passages]
     scores = service.store.data.lexical.scores(question)
