@@ -42,7 +42,12 @@ def batch_sample(texts: list[str], batch_size: int, fraction: float) -> list[str
 
 def raw_encode_seconds(embedder, texts: list[str]) -> float:
     """``SentenceTransformer.encode`` of ``texts`` in the embedder's precision (its inference context)."""
+    from qa.config import Precision
+
     t = time.perf_counter()
+    if embedder.precision is Precision.INT8:  # the raw int8 model: onnxruntime batches, no pipeline around it
+        embedder._onnx_encoder().run(texts)
+        return time.perf_counter() - t
     with embedder.inference():
         embedder.model.encode(texts, batch_size=embedder.batch_size, convert_to_numpy=True,
                               normalize_embeddings=True, show_progress_bar=False)

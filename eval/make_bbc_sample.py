@@ -46,7 +46,8 @@ def sample_ids(articles: dict, n: int = N_ARTICLES, seed: int = SEED) -> list[st
 def check(path: Path, articles: dict) -> list[str]:
     """Problems with a dev set: unknown docs, evidence not verbatim, answers outside evidence."""
     problems = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    # split on "\n" only: str.splitlines() also breaks inside a record at U+2028 / U+0085 (issue 17)
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
         if not line.strip():
             continue
         rec = json.loads(line)

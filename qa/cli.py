@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -41,6 +42,10 @@ def _filters(p: argparse.ArgumentParser) -> None:
                    help="only articles from this outlet (repeatable)")
     p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="only articles dated on or after")
     p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="only articles dated on or before")
+    p.add_argument("--as-of", dest="as_of", metavar="YYYY-MM-DD", default=None,
+                   help="the day the question is asked on: later articles are never used, and 'this week', "
+                        "'latest' … are read against it ('today' for today; in qa batch, per-question "
+                        "'as_of' fields win)")
     p.add_argument("--mode", default="hybrid", choices=["hybrid", "dense", "bm25"],
                    help="retrieval mode (default: hybrid)")
 
@@ -67,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--follow-links", action="store_true",
                    help="also index files that symbolic links lead to outside the corpus folder "
                         "(default: such links are skipped with a warning)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="parallel embedding workers (default: every core of this machine)")
     p.add_argument("--verbose", action="store_true", help="list every ingestion warning")
 
     p = add("ask", "answer one question")
@@ -136,7 +143,7 @@ def cmd_index(args) -> int:
     defaults = ChunkParams()
     params = ChunkParams(chunk_tokens=args.chunk_tokens or defaults.chunk_tokens,
                          overlap_tokens=args.overlap_tokens if args.overlap_tokens is not None else defaults.overlap_tokens)
-    builder = IndexBuilder(Embedder(args.model, precision=args.precision), params, max_file_bytes=int(args.max_file_mb * 2**20),
+    builder = IndexBuilder(Embedder(args.model, precision=args.precision, workers=args.workers), params, max_file_bytes=int(args.max_file_mb * 2**20),
                            progress=not args.quiet, sentence_vectors=args.sentence_vectors,
                            follow_links=args.follow_links)
     up = args.index_dir / "uploads"
@@ -178,7 +185,7 @@ def cmd_ask(args) -> int:
     svc = _service(args)
     if svc.last_build is not None:
         _print_issues(svc.last_build.issues, args.quiet)
-    ans = svc.ask(args.question, k=args.k, filters=_make_filters(args))
+    ans = svc.ask(args.question, k=args.k, filters=_make_filters(args), as_of=args.as_of)
     if args.json:
         print(json.dumps(answer_to_dict(ans), ensure_ascii=False))
     else:
@@ -186,12 +193,46 @@ def cmd_ask(args) -> int:
     return 0
 
 
+def check_output(path: Path) -> None:
+    """Fail before any question is answered when ``path`` cannot be written (a folder, a missing
+    folder, ``/proc/version``, a read-only or full disk), instead of after the whole batch."""
+    from qa.errors import WriteError, describe_os_error
+
+    if path.is_dir():
+        raise WriteError(f"cannot write the answers to {path}: it is a folder. To fix: give a file name, "
+                         f"e.g. -o {path / 'answers.jsonl'}")
+    if not path.parent.is_dir():
+        raise WriteError(f"cannot write the answers to {path}: the folder {path.parent} does not exist. "
+                         "To fix: create it first or give another path")
+    existed = path.exists()
+    try:
+        with open(path, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        cause, fix = describe_os_error(exc, path.parent)
+        raise WriteError(f"cannot write the answers to {path} ({cause}). To fix: {fix}") from None
+    if not existed:
+        path.unlink(missing_ok=True)  # written for real once answering starts
+
+
 def cmd_batch(args) -> int:
+    from qa.errors import WriteError, describe_os_error
     from qa.present.batch import run_batch
 
+    if args.output is not None:
+        check_output(args.output)
     svc = _service(args)
-    return run_batch(svc, args.file, args.output, args.format, k=args.k, filters=_make_filters(args),
-                     batch_size=args.batch_size, progress=not args.quiet)
+    try:
+        return run_batch(svc, args.file, args.output, args.format, k=args.k, filters=_make_filters(args),
+                         batch_size=args.batch_size, progress=not args.quiet, as_of=args.as_of)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        if args.output is None or getattr(exc, "filename", None) not in (None, str(args.output)):
+            raise
+        cause, fix = describe_os_error(exc, args.output.parent)
+        raise WriteError(f"cannot write the answers to {args.output} ({cause}); the answers before it are "
+                         f"in the file. To fix: {fix}") from None
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -224,6 +265,9 @@ def cmd_eval(args) -> int:
     return run_eval(args)
 
 
+#: What a shell reports for a process killed by SIGPIPE (128 + 13): `qa ask … | head` ends quietly.
+EXIT_BROKEN_PIPE = 141
+
 COMMANDS = {"index": cmd_index, "ask": cmd_ask, "batch": cmd_batch, "serve": cmd_serve, "eval": cmd_eval}
 
 
@@ -234,7 +278,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return COMMANDS[args.command](args)
+        rc = COMMANDS[args.command](args)
+        sys.stdout.flush()  # inside the try: a reader that has gone shows up here, not at exit
+        return rc
     except QAError as exc:
         print(f"qa: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -244,6 +290,22 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("qa: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `qa ask … | head`: the reader has gone. Say nothing (it is not an error of ours) and stop
+        # Python from complaining again when it flushes stdout at exit.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return EXIT_BROKEN_PIPE
+    except OSError as exc:  # a file qa had to read or write, outside the cases above
+        from qa.errors import WriteError, describe_os_error
+
+        cause, fix = describe_os_error(exc)
+        where = getattr(exc, "filename", None) or "a file"
+        print(f"qa: error: cannot use {where}: {cause}. To fix: {fix}", file=sys.stderr)
+        return WriteError.exit_code
 
 
 if __name__ == "__main__":

@@ -69,16 +69,24 @@ class SentenceVectors(Choice):
 
 
 class Precision(Choice):
-    """The number format the model computes in.
+    """The number format document vectors are computed in.
 
     ``auto`` (default): ``bfloat16`` on a CPU that computes it natively (x86 with AVX512-BF16 or
-    AMX), else ``float32``. With bfloat16 the matrix products run in half the bytes while
-    accumulating in float32; on the 2-core AVX512-BF16 machine of bench/RESULTS.md a batch of
-    chunks embedded 1.6× faster, with every vector within cosine 0.99998 of float32's. On a CPU
-    without native bfloat16 it would be slower, so ``auto`` keeps float32 there. Questions are
-    embedded by the float32 ONNX export whatever this is (:mod:`qa.embed.onnx`).
+    AMX), else ``float32``.
+
+    - ``int8`` (opt-in): chunks are embedded by the model's ONNX export with int8 weights on
+      onnxruntime (:mod:`qa.embed.docenc`). Not the default: on ``eval/qa.jsonl`` it answered one
+      question of 83 fewer than bfloat16 (0.662 vs 0.676 hybrid, retrieval nDCG@10 0.872 vs 0.852),
+      and its SciFact run did not finish on the loaded machine (bench/RESULTS.md).
+    - ``bfloat16``: torch with bfloat16 autocast; 1.6× float32 on a CPU with native bfloat16,
+      slower without. Vectors within cosine 0.99998 of float32's.
+    - ``float32``: torch, the model as shipped.
+
+    Questions are embedded by the float32 ONNX export whatever this is (:mod:`qa.embed.onnx`), so
+    vectors of every precision can share one index.
     """
 
     AUTO = "auto"
     FLOAT32 = "float32"
     BFLOAT16 = "bfloat16"
+    INT8 = "int8"

@@ -23,7 +23,7 @@ from qa.errors import IndexError_
 from qa.index.builder import BuildReport, IndexBuilder
 from qa.index.store import IndexStore, read_manifest
 from qa.retrieve.hybrid import Filters, HybridRetriever, RetrievalMode
-from qa.retrieve.timeframe import TimeFrame, find_timeframe, parse_as_of, searched_text, short_date
+from qa.retrieve.timeframe import TimeFrame, find_timeframe, implicit_frame, parse_as_of, searched_text, short_date
 from qa.types import Answer
 
 #: Longest question that is embedded and searched; longer input is cut (and the answer says so).
@@ -189,16 +189,33 @@ class QAService:
         query = QAService._query(q)
         as_of = parse_as_of(q.as_of)
         frame = find_timeframe(query, as_of) if query else None
-        return SearchPlan(query=searched_text(query, frame), as_of=as_of, frame=frame)
+        searched = searched_text(query, frame)
+        if frame is None and query:
+            frame = implicit_frame(as_of)
+        return SearchPlan(query=searched, as_of=as_of, frame=frame)
 
     def ask(self, question: str | Question, k: int = 10, filters: Filters | None = None,
-            mode: RetrievalMode | str | None = None) -> Answer:
-        """Answer one question (``question.as_of`` bounds the articles used; see :class:`Question`)."""
+            mode: RetrievalMode | str | None = None, read: int | None = None,
+            as_of: str | dt.date | None = None) -> Answer:
+        """Answer one question.
+
+        Args:
+            question: The question, or a :class:`Question` (with history and as-of date).
+            k: Passages returned (at least 10 are retrieved and returned for provenance).
+            filters: Outlet / date-range bounds.
+            mode: Retrieval mode (default: the service's).
+            read: Passages the answerer reads (default: all retrieved); ``read=k`` makes the answer
+                cite only what the first ``k`` passages hold, and returns only those.
+            as_of: The day the question is asked on (``YYYY-MM-DD``, ``today``, or a date);
+                overrides ``question.as_of``. Articles dated after it are never used.
+        """
         q = question if isinstance(question, Question) else Question(question)
-        return self._ask(q, self.plan(q), k, filters, mode)
+        if as_of is not None:
+            q = dataclasses.replace(q, as_of=as_of)
+        return self._ask(q, self.plan(q), k, filters, mode, read=read)
 
     def _ask(self, q: Question, plan: SearchPlan, k: int, filters: Filters | None, mode=None,
-             query_vector=None) -> Answer:
+             query_vector=None, read: int | None = None) -> Answer:
         t0 = time.perf_counter()
         text = safe_text(q.text)
         query = plan.query
@@ -214,6 +231,8 @@ class QAService:
         res = self.retriever.run(query, k=max(k, 10), filters=filters, mode=mode, query_vector=query_vector,
                                  prefer=plan.frame)
         t_ret = (time.perf_counter() - t) * 1000
+        if read is not None:
+            res.passages = res.passages[:max(1, read)]
         t = time.perf_counter()
         qvec = res.query_vector
         if qvec is None and res.passages:  # bm25-only retrieval: the answerer still compares meanings
@@ -271,6 +290,10 @@ def say_window(ans: Answer, asked: TimeFrame, used: TimeFrame | None, store: Ind
     article lies inside it.
     """
     frame = used or asked
+    if asked.implicit:  # the question named no time: recent reports were favoured, nothing is claimed
+        if used is not None:
+            ans.notes.append(f"time: no time named; articles {used.label()} were favoured a little")
+        return
     ans.time_window = {**frame.to_dict(), "asked": asked.to_dict()["label"], "found": used is not None}
     if used is None:
         ans.notes.append(f"time: nothing {asked.label()} speaks to the question; all articles up to "

@@ -65,6 +65,10 @@ class AnswerConfig:
             not next to any of the question's topic words (a figure of something else). On the dev sets
             (eval/bbc.jsonl, eval/qa.jsonl) such answers were right 3 times in 24, and 10 of the 24
             questions were unanswerable (sweep in eval/RESULTS.md).
+        non_statement_factor: Score factor for headlines, headings and questions (default 0.85).
+        named_ratio: For a typed question, when the best sentence leaves out half of the question's
+            names or more, a sentence scoring at least this share of it (default 0.9) that names them all and
+            offers a phrase leads instead.
     """
 
     abstain_threshold: float = -1.0
@@ -77,6 +81,7 @@ class AnswerConfig:
     untyped_support: float = 0.75
     off_focus_support: float = 0.7
     non_statement_factor: float = 0.85
+    named_ratio: float = 0.9
 
     def threshold(self, sentence_vectors: str = SentenceVectors.POOLED.value) -> float:
         """``abstain_threshold`` if set, else the one calibrated for ``sentence_vectors``."""
@@ -233,6 +238,8 @@ class Answerer:
         """Score every candidate in place."""
         lexical = self.store.data.lexical
         cues = TYPE_CUES.get(qa_.type, frozenset())
+        if timeline.wants_timeline(query):
+            cues = cues | timeline.CUES  # "How has X changed?" is about X, not about sentences saying "changes"
         terms = list(dict.fromkeys(t for t in _terms(query) if t not in cues))
         entity_set = {e.lower() for e in qa_.entities}
         focus = FocusWords(frozenset(lexical.stem(t) for t in terms if t not in entity_set), lexical.stem)
@@ -296,7 +303,22 @@ class Answerer:
             typed = [c for c in close if c.near] or [c for c in close if c.phrase is not None]
             if typed:
                 best = typed[0]
+        if qa_.type in _TYPED and qa_.entities and _name_share(best, qa_) <= 0.5:
+            # A value read off a sentence that leaves out half the names of the question or more is
+            # often a value of something else ("In 2024, OpenAI completed a funding round" for "When
+            # did Microsoft invest?"); a sentence nearly as good that names them all is about the thing asked.
+            named = [c for c in cands if c.score >= self.config.named_ratio * best.score and c.phrase is not None
+                     and self._names_all(c, qa_)]
+            named = [c for c in named if c.near] or named
+            if named:
+                best = named[0]
         asked = self._asked_measures(query, qa_)
+        if qa_.type is AnswerType.AMOUNT and best.phrase is not None and not self._about(best, asked):
+            # The same sentence may give the value asked beside another ("will invest €1.3 billion in
+            # a round that values the start-up at €11.7 billion" for "What is it valued at?").
+            own = self._about_in_sentence(best, qa_, asked)
+            if own is not None:
+                best.phrase, best.near = own, True
         if qa_.type is AnswerType.AMOUNT and best.phrase is not None and not self._about(best, asked):
             # Lead with a value *of* the thing asked ("valued at …"), not another figure of the sentence.
             close = [c for c in cands if c.score >= 0.8 * best.score and c.phrase is not None]
@@ -322,7 +344,7 @@ class Answerer:
             text = self._yesno_answer(best, cands, book)
             short = text.split(",", 1)[0]
         elif _explains(question):
-            text = self._reasons_answer(best, cands, book)
+            text = self._reasons_answer(best, cands, book, question)
         else:
             text = self._sentence_answer(best, cands, book)
         return Answer(id=qid, question=question, answer=text, abstained=False, citations=book.citations,
@@ -356,6 +378,12 @@ class Answerer:
         if c.phrase.unit and best.phrase.unit and c.phrase.kind == best.phrase.kind == "money" \
                 and c.phrase.unit != best.phrase.unit:
             return False  # "$27bn" and "£14bn" are likely the same sum in two currencies
+        if qa_.extras.get("count") and "number" in (c.phrase.kind, best.phrase.kind):
+            # Counts disagree only when they count the same thing: "six kilometres" is no rival to
+            # "4.4 million households", nor "at least one mobile" to "53 million people".
+            if c.phrase.kind != best.phrase.kind or not c.phrase.unit or not best.phrase.unit \
+                    or not _same_word(c.phrase.unit.split()[-1], best.phrase.unit.split()[-1]):
+                return False
         return self._names_all(c, qa_)
 
     @staticmethod
@@ -375,6 +403,16 @@ class Answerer:
         return c.phrase is not None and (c.phrase.kind not in {"money", "number", "percent"}
                                          or conflicts.about(self._frame(c), asked))
 
+    def _about_in_sentence(self, c: Candidate, qa_: QuestionAnalysis, asked: frozenset[str]) -> Phrase | None:
+        """Another amount of ``c``'s sentence, of the same kind as its phrase, that is a value of the
+        measure asked about, when exactly one is; else None."""
+        if not asked:
+            return None
+        found = [p for p in find_amounts(c.text, counts=bool(qa_.extras.get("count")))
+                 if p.kind == c.phrase.kind and p.start != c.phrase.start
+                 and conflicts.about(conflicts.frame(c.text, p.start, p.end, self.store.data.lexical.stem), asked)]
+        return found[0] if len(found) == 1 else None
+
     def _disagree(self, a: Candidate, b: Candidate, qa_: QuestionAnalysis) -> bool:
         """Whether two different values contradict each other (rather than being an instalment
         and a total, or two different payments)."""
@@ -385,6 +423,8 @@ class Answerer:
             # Only two different years disagree: "December" and "in December 2004", or "in 1981" and
             # "next year", can both be true.
             return all(re.fullmatch(r"(19|20)\d\d", str(p.value)) for p in (a.phrase, b.phrase))
+        if conflicts.different_periods(a.text, a.phrase.start, b.text, b.phrase.start):
+            return False  # "in the third quarter of 2004" and "last year" are figures of different periods
         if qa_.type is not AnswerType.AMOUNT or not isinstance(a.phrase.value, float) \
                 or not isinstance(b.phrase.value, float):
             return True
@@ -432,8 +472,10 @@ class Answerer:
         return "\n".join(lines), best.phrase.text
 
     def _timeline_answer(self, best, cands, question, book, notes) -> str:
-        """One cited claim per article about the question's subject, in time order; "" when fewer
-        than two articles (or fewer than two dates) speak to it, so a plain answer is given instead."""
+        """One cited claim per article about the question's subject, in time order (undated articles
+        last); "" when fewer than two articles speak to it, so a plain answer is given instead. The
+        question asked for this form, so one dated article and an undated one are listed too: the
+        reader sees which claims have no date rather than a sequence guessed for them."""
         floor = 0.6 * best.score
         per_article: dict[str, Candidate] = {}
         for c in cands:
@@ -442,16 +484,18 @@ class Answerer:
             per_article.setdefault(c.article.doc_id, c)
         picked = list(per_article.values())[: self.config.max_citations + 1]
         claims = [timeline.Claim(c.article, c.start, c.end) for c in picked]
-        if len(claims) < 2 or timeline.dated_count(claims) < 2:
+        if len(claims) < 2 or timeline.dated_count(claims) < 1:
             return ""
         notes.append("timeline: claims listed by article date")
         return timeline.render(claims, book, timeline.subject_of(question))
 
-    def _reasons_answer(self, best, cands, book, limit: int = 3) -> str:
+    def _reasons_answer(self, best, cands, book, question: str = "", limit: int = 3) -> str:
         """Up to ``limit`` cited sentences that each give a reason, from different articles where
         possible (then from distant places of one article), near-duplicates left out."""
         pool = [c for c in cands[1:] if c.score >= 0.75 * best.score and c.lex >= 0.5 * best.lex
                 and _is_statement(c.text, c.article)]
+        if _WHY.match(question):  # sentences that give a reason ("because", "aims to", "amid") first
+            pool.sort(key=lambda c: not _REASON.search(c.text))
         chosen = [best]
         for prefer_new_article in (True, False):
             for c in pool:
@@ -526,6 +570,12 @@ _EXPLAINS = re.compile(r"^\s*(?:(?:and|so|but)\s+)?(?:why\b|how\s+(?!much|many|l
                        re.IGNORECASE)
 
 
+_WHY = re.compile(r"^\s*(?:(?:and|so|but)\s+)?why\b", re.IGNORECASE)
+#: Words with which a sentence gives a reason or a purpose.
+_REASON = re.compile(r"\b(because|due to|owing to|thanks to|as a result|in order to|so that|aim(?:s|ed|ing)? to|"
+                     r"seek(?:s|ing)? to|sought to|want(?:s|ed)? to|goal|opportunity|to ensure|to secure|driven by|"
+                     r"amid|reasons?|as (?:both|the|it|they)|as part of)\b", re.IGNORECASE)
+
 #: "Who decides …?" is often answered by a body, not a person: "an independent expert panel", "its board".
 _BODY = re.compile(r"\b(?:an?|the|its|their|his|her)\s+(?:[a-z-]+\s+){0,3}?(?:panel|board|committee|court|jury|"
                    r"regulators?|council|commission|tribunal|judges?|government|parliament|ministry|agency|watchdog|"
@@ -545,6 +595,14 @@ def _body(text: str, qa_: QuestionAnalysis):
     return None
 
 
+def _name_share(c: Candidate, qa_: QuestionAnalysis) -> float:
+    """The share of the question's names that the candidate's sentence mentions (1.0 for none asked)."""
+    if not qa_.entities:
+        return 1.0
+    low = c.text.lower()
+    return sum(e.lower() in low for e in qa_.entities) / len(qa_.entities)
+
+
 def _explains(question: str) -> bool:
     return bool(_EXPLAINS.match(question))
 
@@ -558,8 +616,10 @@ def _overlap(a: str, b: str) -> float:
 def _is_statement(text: str, article: Article) -> bool:
     """A sentence that states something: not the headline, a section heading or a rhetorical question."""
     t = text.rstrip()
-    if t == article.title or t.endswith("?"):
+    if t.endswith("?"):
         return False
+    if t == article.title and len(article.text.strip()) > len(t):
+        return False  # the headline; in a one-sentence article the title is the story itself
     return t.endswith((".", "!", "\"", "”", "'", "’", ")"))
 
 

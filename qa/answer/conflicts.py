@@ -48,6 +48,14 @@ _CHANGE_AFTER = frozenset("less more fewer higher lower up down above below incr
 _TARGET = frozenset("""attempted attempting attempt aims aim aimed aiming plans plan planned planning hopes hope hoped
 seeks seek sought wants want wanted target targets targeting goal needed need needs required require requires could
 would might may expected expects forecast forecasts predicted predicts projected proposed proposes""".split())
+#: Relative gap under which two amounts are the same figure rounded, and with a hedge before one.
+ROUNDED, ROUNDED_HEDGED = 0.05, 0.2
+#: Words before a value that make it approximate.
+_HEDGE = frozenset(["about", "around", "roughly", "nearly", "almost", "approximately", "some", "over", "under",
+                    "more than", "less than", "fewer than", "up to", "at least", "close to", "just over",
+                    "just under", "an estimated", "estimated"])
+#: Active verbs of valuing, whose object (not the noun before them) is what the value is of.
+_ACTIVE_VALUE = frozenset("values valuing".split())
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'’-]*|\d[\d,.]*")
 _CLAUSE_END = re.compile(r"[.;:!?]")
 #: Tokens looked at before and after a value.
@@ -76,6 +84,7 @@ class ValueFrame:
 
     measures: tuple[str, ...]
     role: Role
+    hedged: bool = False  # "about", "more than", "nearly" just before it: an approximate figure
 
 
 def _words_before(text: str, start: int) -> list[str]:
@@ -93,7 +102,13 @@ def _words_after(text: str, end: int) -> list[str]:
 def frame(text: str, start: int, end: int, stem: Callable[[str], str]) -> ValueFrame:
     """The :class:`ValueFrame` of the value at ``text[start:end]`` (``stem``: the index's stemmer)."""
     before, after = _words_before(text, start), _words_after(text, end)
-    measures = [stem(w) for w in reversed(before) if w in MEASURES] + [stem(w) for w in after if w in MEASURES]
+    near_measure = next((w for w in reversed(before) if w in MEASURES), None)
+    if near_measure in _ACTIVE_VALUE:
+        # "a funding round that values the start-up at €11.7 billion": the value is the start-up's
+        # valuation; the nouns before the verb ("round", "funding") are what did the valuing.
+        measures = [stem(near_measure)]
+    else:
+        measures = [stem(w) for w in reversed(before) if w in MEASURES] + [stem(w) for w in after if w in MEASURES]
     near = before[-6:]
     clause = " ".join(before + [text[start:end].lower()] + after)
     if (before and before[-1] in _CHANGE_BEFORE) or (len(before) > 1 and before[-2] in _CHANGE_BEFORE
@@ -108,7 +123,8 @@ def frame(text: str, start: int, end: int, stem: Callable[[str], str]) -> ValueF
         role = Role.TOTAL
     else:
         role = Role.PLAIN
-    return ValueFrame(tuple(dict.fromkeys(measures)), role)
+    hedged = bool(before and (before[-1] in _HEDGE or " ".join(before[-2:]) in _HEDGE))
+    return ValueFrame(tuple(dict.fromkeys(measures)), role, hedged)
 
 
 def question_measures(words: list[str], stem: Callable[[str], str]) -> frozenset[str]:
@@ -140,9 +156,14 @@ def about(fr: ValueFrame, asked: frozenset[str]) -> bool:
 
 
 def consistent(a: tuple[float, ValueFrame], b: tuple[float, ValueFrame]) -> bool:
-    """Whether two different amounts can both be true: an instalment no larger than a total, two
-    instalments (different payments), a change beside a level, a goal beside an outcome."""
+    """Whether two different amounts can both be true: the same figure rounded ("$27bn" and "$27.5bn",
+    within 5%; within 20% when one is hedged: "more than 50 million" and "about 53 million"), an
+    instalment no larger than a total, two instalments (different payments), a change beside a
+    level, a goal beside an outcome."""
     (va, fa), (vb, fb) = a, b
+    top = max(abs(va), abs(vb))
+    if top and abs(va - vb) / top <= (ROUNDED_HEDGED if fa.hedged or fb.hedged else ROUNDED):
+        return True
     if Role.CHANGE in (fa.role, fb.role) and fa.role is not fb.role:
         return True  # a change and a level measure different things
     if Role.TARGET in (fa.role, fb.role) and fa.role is not fb.role:
@@ -154,6 +175,29 @@ def consistent(a: tuple[float, ValueFrame], b: tuple[float, ValueFrame]) -> bool
     if fb.role is Role.PART and fa.role is not Role.PART:
         return vb <= va
     return False
+
+
+_PERIOD = re.compile(r"\b(?:(?:first|second|third|fourth|final|last) (?:quarter|half)|q[1-4]|h[12]|"
+                     r"(?:last|this|next|previous|the past) (?:year|month|week|quarter|season)|"
+                     r"(?:january|february|march|april|may|june|july|august|september|october|november|december)|"
+                     r"(?:19|20)\d\d)\b", re.IGNORECASE)
+
+
+def _periods(text: str, at: int) -> frozenset[str]:
+    """The time periods named in the clause of ``text`` around position ``at`` ("third quarter",
+    "2004", "last year")."""
+    lo = max((m.end() for m in _CLAUSE_END.finditer(text[:at])), default=0)
+    stop = _CLAUSE_END.search(text, at)
+    hi = stop.start() if stop else len(text)
+    return frozenset(m.group(0).lower() for m in _PERIOD.finditer(text[lo:hi]))
+
+
+def different_periods(a_text: str, a_at: int, b_text: str, b_at: int) -> bool:
+    """Whether two values' clauses name time periods and none in common: figures of different
+    periods ("in the third quarter of 2004" against "last year") do not contradict each other. A
+    clause that names no period could be of either, so it is not told apart."""
+    pa, pb = _periods(a_text, a_at), _periods(b_text, b_at)
+    return bool(pa and pb and not pa & pb)
 
 
 def comparable_dates(a: str | None, b: str | None, days: int = 31) -> bool:

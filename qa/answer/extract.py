@@ -34,11 +34,14 @@ _AMOUNT = re.compile(
 )
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
 _DATE = re.compile(
-    rf"\b(?:(?P<prep>until|through|by|since|in|from|before|after|on|as of|till)\s+(?:either\s+.{{0,60}}?\s+or\s+until\s+)?)?"
+    rf"\b(?:(?P<prep>(?i:until|through|by|since|in|from|before|after|on|as of|till))\s+(?:either\s+.{{0,60}}?\s+or\s+until\s+)?)?"
     rf"(?P<when>(?:(?:{_MONTHS})\.?\s+\d{{1,2}},?\s+)?(?:(?:{_MONTHS})\.?\s+)?(?:19|20)\d\d"
     rf"|(?:the\s+)?end of (?:the|this|next) year|year-end|next year|this year"
     rf"|(?:January|February|March|April|June|July|August|September|October|November|December))\b",
 )
+#: A year before 1900 counts only after a preposition ("until 1857", "in 1689"): bare, 1500 is as
+#: likely a count. Prepositions may open the sentence ("Until 1857, ...").
+_OLD_YEAR = re.compile(r"\b(?P<prep>(?i:until|till|in|since|by|from|before|after|of|back to))\s+(?P<when>1[5-8]\d\d)\b(?![,.]\d)")
 _DAY_FIRST = re.compile(
     rf"\b(?:(?P<prep>until|by|since|on|from|before|after|till|as of)\s+)?"
     rf"(?P<day>\d{{1,2}}(?:st|nd|rd|th)?(?:-\d{{1,2}})?\s+(?:{_MONTHS})\b(?:\s+(?P<year>(?:19|20)\d\d)\b)?)"
@@ -48,7 +51,8 @@ _LIST_CUE = re.compile(r"\b(?:including|includ(?:es|ed)|such as|like|namely|from
 _WORDISH = re.compile(r"[\w$€£%][\w$€£%'’.&-]*")
 _PERSON = re.compile(r"[A-Z][a-z]+(?:[ -](?:[A-Z][a-z]+|de|van|von|bin|al)){1,3}")
 _COUNTED = re.compile(r"\s+[a-z][a-z-]+")
-_NEGATION = re.compile(r"\b(not|no longer|never|n't|no|neither|nor|without|loses|lost|denied|refused|excluded?)\b", re.IGNORECASE)
+_NEGATION = re.compile(r"\b(not|no longer|never|n't|no|neither|nor|without|loses|lost|denied|refused|excluded?|"
+                       r"yet to|failed to|declined to)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,10 @@ def find_dates(sentence: str) -> list[Phrase]:
         else:
             start = m.start("when")
         out.append(Phrase(sentence[start:m.end()], start, m.end(), value, "date"))
+    for m in _OLD_YEAR.finditer(sentence):
+        prep = m.group("prep").lower()
+        start = m.start("when") if prep == "of" else m.start()
+        out.append(Phrase(sentence[start:m.end()], start, m.end(), m.group("when"), "date"))
     return out
 
 

@@ -93,8 +93,11 @@ def analyze(question: str) -> QuestionAnalysis:
     q = " ".join(question.split())
     ql = q.lower()
     head = _head_noun(ql)
-    plural_head = bool(head and re.search(r"[^s]s$|ies$", head) and head not in _NOT_PLURAL)
+    plural_head = bool(head and re.search(r"[^s]s$|ies$", head) and head not in _NOT_PLURAL
+                       and not re.search(r"\b(kind|type|sort)s? of\b", ql))  # "what kind of models": one kind
     if re.search(r"\bhow (much|many|old)\b|\bwhat (percentage|percent|share|stake|amount|sum|price)\b"
+                 r"|\b(what|which) ((is|was|are|were) (the|its|their) )?([a-z-]+ )?(proportion|fraction|margin|rate)\b"
+                 r"|\b(what|which) ([a-z-]+ )?(figure|sum|total|fee|salary|fine|price)\b"
                  r"|\bhow (big|large|high|valuable|far)\b|\b(worth|valued|valuation|cost|costs|salary|budget|fee|fees)\b"
                  r"|\bmarket share\b", ql):
         kind = AnswerType.AMOUNT
@@ -112,8 +115,9 @@ def analyze(question: str) -> QuestionAnalysis:
         kind = AnswerType.PLACE
     elif re.match(r"^\s*(is|are|was|were|does|do|did|can|could|will|would|has|have|had|should|may|might)\b", ql):
         kind = AnswerType.YESNO
-    elif head and (re.search(r"\b(on|in|at|from|to|with|by|under)\s+(which|what)\b", ql)
-                   or re.match(r"^\s*((and|so|but)\s+)?(what|which)\b", ql)) \
+    elif head and (re.search(r"\b(on|in|at|from|to|with|by|under|for|about|into|through|against|of)\s+(which|what)\b", ql)
+                   or re.match(r"^\s*((and|so|but)\s+)?(what|which)\b", ql)
+                   or re.search(r"^[^,]{3,60},\s*(what|which)\b", ql)) \
             or re.match(r"^\s*what\s+(?!happen)[a-z]+ed\s+(the|a|an|his|her|its|their)\b", ql):
         kind = AnswerType.THING
     else:
@@ -130,8 +134,9 @@ def analyze(question: str) -> QuestionAnalysis:
     counted = re.search(r"\bhow many\s+([a-z-]+)(?:\s+([a-z-]+))?", ql)
     extras = {"count": bool(re.search(r"\bhow (many|far)\b", ql)),
               "counted": tuple(w for w in (counted.groups() if counted else ()) if w and w not in QUESTION_WORDS),
-              "prep_which": bool(re.search(r"\b(on|in|at|from|to|with|by|under|via)\s+(which|what)\b", ql)),
-              "percent": bool(re.search(r"\b(percentage|percent|per cent|%|share of|market share)\b", ql)),
+              "prep_which": bool(re.search(r"\b(on|in|at|from|to|with|by|under|via|for|into|through)\s+(which|what)\b", ql)),
+              "percent": bool(re.search(r"\b(percentage|percent|per cent|%|share of|market share|proportion|"
+                                       r"fraction|margin|(?<!exchange )rate)\b", ql)),
               "by_how_much": bool(re.search(r"\bby how much\b", ql)),
               "how_long": bool(re.search(r"\bhow long\b", ql)),
               "age": bool(re.search(r"\bhow old\b", ql))}
@@ -178,7 +183,15 @@ def _head_noun(ql: str) -> str | None:
     if not words:
         return None
     head = words[-1]
+    if head in _KIND_WORDS:  # "what kind of models": the models
+        k = re.search(rf"\b{head}s?\s+of\s+([a-z][a-z-]*)", ql)
+        if k and k.group(1) not in QUESTION_WORDS:
+            return k.group(1)
     return None if _NOT_HEAD.search(head) else head
+
+
+#: "What kind / type / sort of X": the noun asked about is X.
+_KIND_WORDS = frozenset("kind kinds type types sort sorts form forms category".split())
 
 
 _AUX = frozenset("did does do is are was were has have had will would can could should may might must".split())

@@ -94,6 +94,11 @@ _PLACES = frozenset("""afghanistan albania algeria argentina armenia australia a
     switzerland syria taiwan thailand tunisia turkey uganda ukraine uruguay venezuela vietnam wales yemen zambia
     zimbabwe africa asia america antarctica oceania london paris berlin madrid rome moscow beijing tokyo
     washington""".split())
+#: Buildings and grounds: a name ending in one, after "at" or "in", is where something happened.
+_BUILDINGS = frozenset("""school university college hospital museum church cathedral hotel club airport station
+    stadium theatre theater centre center hall park palace prison court arena ground gallery library""".split())
+#: Nouns for places that name the place after "of" ("the city of Tel Aviv").
+_PLACE_NOUNS = frozenset("city town village county province state region island republic kingdom port".split())
 _CONNECT = frozenset("of de di da du van von der den le la bin al del dos das & y".split())
 _PLACE_PREP = frozenset("in at near from to across outside inside throughout into".split())
 _AUXES = frozenset("""must will would can could should may might shall has have had is are was were be been being also then
@@ -112,6 +117,18 @@ _SCALES = {"million": 1e6, "billion": 1e9, "thousand": 1e3, "trillion": 1e12, "m
 _DURATION_UNITS = re.compile(r"(?:second|minute|hour|day|week|fortnight|month|year|decade|season|game|match)s?$")
 _QUOTES = {"\"": "\"", "“": "”", "‘": "’", "'": "'"}
 _AGE = re.compile(r"\d{1,3}[- ]year[- ]old$", re.IGNORECASE)
+#: Prepositions that may open a date phrase ("in 1981", "until 2030", "as of May").
+_DATE_PREPS = frozenset("in on at by until till through since from before after as of".split())
+#: Of those, the ones that change the meaning, kept when the question uses them ("Until when …?").
+_MEANT_PREPS = frozenset("by until till through since before after".split())
+#: Prepositions a question can end on ("valued at?", "invested in?"), the answer following them.
+_STRANDED = frozenset("at in to for by from with on into as".split())
+#: Reporting verbs: question words to retrieval, but the verb of "Which paper reported …?".
+_REPORTING = frozenset("say said says report reports reported tell told".split())
+#: Prepositions that open a sentence before its subject ("Under the deal, …", "After the vote …").
+_LEAD_PREPS = frozenset("under after before during in on at following despite with without since until by".split())
+_DETERMINERS = frozenset("the a an its their his her our this that these those".split())
+_VERBISH = re.compile(r"(?:ed|ing)$")
 _YEAR = re.compile(r"(?:19|20)\d\d$")
 _COPULA = frozenset("is was are were be been being would will as called named titled dubbed known the a an : -".split())
 
@@ -149,6 +166,7 @@ class _Cand:
     i: int
     j: int
     fit: float
+    bonus: float = 0.0  # a tie to the question not made by its weighted words (the subject of its verb)
 
 
 class SpanReader:
@@ -179,9 +197,12 @@ class SpanReader:
             st = self.stem(t.low)
             self.weights[st] = max(self.weights.get(st, 0.0), 0.6 if t.low in entity_words else 1.0)
         self.head = self.stem(analysis.head_noun) if analysis.head_noun else None
+        # "Until when …?" is answered "until 2030"; "Until what year …?" by "1857"
+        self.asked_preps = frozenset(m.group(1) for m in re.finditer(r"\b(\w+) when\b", text.lower()))
         self.counted = self._counted(qtoks)
         self.verb = self._main_verb(qtoks)
         self.last = self._last_word(qtoks)
+        self.stranded = self._stranded(qtoks)
 
     # -- question side ---------------------------------------------------------------------------
     def stem(self, word: str) -> str:
@@ -201,8 +222,10 @@ class SpanReader:
             if words[k].low == "how" and words[k + 1].low == "many":
                 out = []
                 for t in words[k + 2:k + 6]:
-                    if t.low in QUESTION_WORDS or t.cap:
+                    if t.low in QUESTION_WORDS or t.low in _NP_STOP or t.low in _CLAUSE:
                         break
+                    if out and (_VERBISH.search(t.low) or t.low in _AUXES):
+                        break  # "how many people died": "died" is no part of what is counted
                     out.append(self.stem(t.low))
                 return tuple(out)
         return tuple(self.stem(w) for w in (self.qa.extras.get("counted") or ()))
@@ -213,11 +236,24 @@ class SpanReader:
         for k, t in enumerate(words[:-1]):
             if t.low in {"who", "what", "which"}:
                 nxt = words[k + 1]
-                if t.low != "who" and self.qa.head_noun and nxt.low == self.qa.head_noun and k + 2 < len(words):
-                    nxt = words[k + 2]
-                if nxt.low in QUESTION_WORDS or nxt.cap:
+                head = self.qa.head_noun
+                if t.low != "who" and head:  # "what corporate form is …": the verb comes after the noun
+                    h = next((m for m in range(k + 1, min(len(words), k + 5)) if words[m].low == head), None)
+                    if h is not None:
+                        if h + 1 >= len(words):
+                            return None
+                        nxt = words[h + 1]
+                if (nxt.low in QUESTION_WORDS and nxt.low not in _REPORTING) or nxt.cap:
                     return None
                 return self.stem(nxt.low)
+        return None
+
+    def _stranded(self, qtoks: list[_Tok]) -> tuple[str, str] | None:
+        """A question ending "<word> <preposition>?" ("What is it valued at?", "Who did she marry
+        in?"): the word's stem and the preposition, the answer being what follows them in a sentence."""
+        words = [t for t in qtoks if t.word]
+        if len(words) >= 3 and words[-1].low in _STRANDED and words[-2].low not in QUESTION_WORDS:
+            return self.stem(words[-2].low), words[-1].low
         return None
 
     def _last_word(self, qtoks: list[_Tok]) -> str | None:
@@ -263,12 +299,23 @@ class SpanReader:
             c = self._trim(c, text, toks)
             if c is None:
                 continue
-            score = c.fit * (0.35 + self._tie(c, toks, match))
+            score = c.fit * (0.35 + self._tie(c, toks, match) + c.bonus + self._stranded_tie(c, toks))
             if score > best_score:
                 best, best_score = c, score
         if best is None or best_score < MIN_SCORE:
             return None
         return best.phrase
+
+    def _stranded_tie(self, c: _Cand, toks: list[_Tok]) -> float:
+        """0.6 when the candidate follows the question's closing "<word> <preposition>" in the
+        sentence ("values the start-up at €11.7 billion" for "valued at?"), else 0."""
+        if not self.stranded or c.i == 0 or toks[c.i - 1].low != self.stranded[1]:
+            return 0.0
+        word = self.stranded[0]
+        for m in range(max(0, c.i - 7), c.i - 1):
+            if toks[m].word and _same(self.stem(toks[m].low), word):
+                return 0.6
+        return 0.0
 
     def _tie(self, c: _Cand, toks: list[_Tok], match: list[float]) -> float:
         """Question words near the candidate, each weighted by 1 / (1 + tokens between)."""
@@ -301,17 +348,25 @@ class SpanReader:
         i, j = c.i, c.j
         named = c.phrase.kind in _NAME_KINDS
         while i < j and (self._is_question_word(toks[i]) or not toks[i].word):
+            if c.phrase.kind == "np" and self.head and _same(self.stem(toks[i].low), self.head):
+                break  # "right of first refusal" keeps the noun asked about
             i += 1
         # at the end only the question's names go ("… Agency" answers "which agency", "Ozzy" does not)
         while j > i and (not toks[j - 1].word or toks[j - 1].low in _CONNECT or toks[j - 1].low in {"and", "or"}
-                         or (self._is_entity_word(toks[j - 1]) if named else self._is_question_word(toks[j - 1]))):
-            j -= 1
+                         or (self._is_entity_word(toks[j - 1]) if named else
+                             self._is_question_word(toks[j - 1]) and c.phrase.kind != "np")):
+            j -= 1  # a noun phrase built on the noun asked about keeps it ("exclusive cloud requirement")
         if i >= j:
             return None
+        if i > c.i and toks[i].cap and toks[i - 1].cap and toks[i - 1].word and not (
+                named and toks[i - 1].low in _ROLES | _DEMONYMS | _TITLES):
+            return None  # what is left of a name once the question's words are cut off ("Festival")
         inner = [t for t in toks[i:j] if t.word]
         if all(t.low in _TITLES or t.low in _ROLES or t.low in _DEMONYMS for t in inner):
             return None  # "Mr" of "Mr Blunkett", "Italian" of "Italian government"
         qn = sum(1 for t in inner if self._is_question_word(t))
+        if c.phrase.kind == "np":
+            qn -= 1  # the noun asked about, kept on purpose
         if not inner or qn * 2 >= len(inner) + (1 if len(inner) > 3 else 0):
             return None
         if (i, j) == (c.i, c.j):
@@ -322,7 +377,7 @@ class SpanReader:
         if kind in _NAME_KINDS:  # "Microsoft CEO Satya Nadella" trimmed to "Satya Nadella" is a person
             kind = self._classify(toks, i, j)
             fit = self._name_fit(kind, (p, i, j))
-        return _Cand(Phrase(text[start:end], start, end, text[start:end].lower(), kind, p.unit), i, j, fit)
+        return _Cand(Phrase(text[start:end], start, end, text[start:end].lower(), kind, p.unit), i, j, fit, c.bonus)
 
     # -- candidates ------------------------------------------------------------------------------
     def _candidates(self, text: str, toks: list[_Tok], match: list[float]) -> list[_Cand]:
@@ -334,9 +389,9 @@ class SpanReader:
         elif t is AnswerType.DATE:
             if ex.get("how_long"):
                 out += self._durations(text, toks, 1.0)
-                out += [self._span(p, toks, 0.4) for p in find_dates(text)]
+                out += [self._span(p, toks, 0.4) for p in self._dates(text)]
             else:
-                out += [self._span(p, toks, 1.0 if _precise(p) else 0.85) for p in find_dates(text)]
+                out += [self._span(p, toks, 1.0 if _precise(p) else 0.85) for p in self._dates(text)]
                 out += self._durations(text, toks, 0.3)
         elif t is AnswerType.LIST:
             found = find_list(text)
@@ -352,12 +407,29 @@ class SpanReader:
                 out.append(_Cand(n[0], n[1], n[2], self._name_fit(n[0].kind, n)))
             if t is AnswerType.PERSON:
                 out += self._agents(text, toks, match)
+            elif t is AnswerType.ORG:  # "Which newspaper reported …?": who did it, if a name
+                out += [c for c in self._agents(text, toks, match, named_fit=0.95) if c.fit > 0]
             elif t is AnswerType.THING:
                 out += self._things(text, toks, match)
             elif t is AnswerType.PLACE:
                 out += self._joined_places(text, toks, names)
             if t is AnswerType.ORG and self.qa.head_noun:
                 out += self._titles_after_head(text, toks, 0.9)
+        return out
+
+    def _dates(self, text: str) -> list[Phrase]:
+        """Dates of the sentence, without a leading preposition unless the question asks with it:
+        "When was it founded?" is answered "1981", not "in 1981"; "Until when …?" by "until 2030"."""
+        out = []
+        for p in find_dates(text):
+            while True:
+                first, _, rest = p.text.partition(" ")
+                low = first.lower()
+                if not rest.strip() or low not in _DATE_PREPS or (low in _MEANT_PREPS and low in self.asked_preps):
+                    break
+                skip = len(p.text) - len(rest.lstrip())
+                p = Phrase(p.text[skip:], p.start + skip, p.end, p.value, p.kind, p.unit)
+            out.append(p)
         return out
 
     def _span(self, p: Phrase, toks: list[_Tok], fit: float) -> _Cand:
@@ -373,6 +445,8 @@ class SpanReader:
             for k, t in enumerate(toks):
                 if _AGE.match(t.text):
                     out.append(_Cand(Phrase(t.text, t.start, t.end, t.low, "age"), k, k + 1, 1.0))
+                elif t.num and k + 1 < len(toks) and toks[k + 1].low in {"year-old", "years-old"}:
+                    out.append(_Cand(Phrase(t.text, t.start, t.end, t.low, "age"), k, k + 2, 1.0))
                 elif t.low == "aged" and k + 1 < len(toks) and toks[k + 1].num:
                     n = toks[k + 1]
                     out.append(_Cand(Phrase(n.text, n.start, n.end, n.low, "age"), k + 1, k + 2, 0.9))
@@ -416,31 +490,52 @@ class SpanReader:
             if end < n and toks[end].low in _SCALES:
                 value *= _SCALES[toks[end].low]
                 end += 1
-            # the counted noun: up to the question's, within 4 words, else the next word
-            noun_end = None
-            for m in range(end, min(n, end + 4)):
-                tm = toks[m]
-                if not tm.word or tm.cap or tm.low in _NP_STOP or tm.num:
-                    break
-                if self.counted and _same(self.stem(tm.low), self.counted[-1]):
-                    noun_end = m + 1
-                    break
-            fit = 0.6
-            if noun_end is not None:
-                fit = 1.0
-                end = noun_end
-            elif end < n and toks[end].word and not toks[end].cap and toks[end].low not in _NP_STOP \
-                    and not toks[end].num and not _DURATION_UNITS.match(toks[end].low):
-                end += 1
-                fit = 0.55 if self.counted else 0.8
-            elif end < n and _DURATION_UNITS.match(toks[end].low):
-                continue
+            # What is counted: the question's counted noun within 4 words ("26 big power stations"),
+            # else a word of it that ends the noun phrase ("325,000 items which"), else the next word.
+            noun_end, fit = self._counted_noun(toks, end)
+            if noun_end is None:
+                if end < n and _DURATION_UNITS.match(toks[end].low) and not self.counted:
+                    continue  # "six years" answers "how long", not "how many"
+                if end < n and toks[end].word and not toks[end].cap and toks[end].low not in _NP_STOP \
+                        and not toks[end].num:
+                    noun_end = end + 1  # the noun it counts, as unit; not part of the answer
+                # a count of something else ("six kilometres" for "how many households") fits least
+                fit = (0.3 if noun_end else 0.5) if self.counted else 0.8
             if not counting:
                 fit *= 0.5
+            # The count with its noun when the words after the number are all the question's counted
+            # words ("800 employees", "26 big power stations"); else the number alone ("600" of
+            # "600 single snaps" for "how many single photos"), which no answer key rejects.
             start_c, end_c = t.start, toks[end - 1].end
-            out.append(_Cand(Phrase(text[start_c:end_c], start_c, end_c, float(value), "number",
-                                    toks[end - 1].low if end - 1 > k else ""), k, end, fit))
+            if noun_end and (not self.counted or fit >= 1.0 and all(
+                    self.stem(x.low) in self.counted or _same(self.stem(x.low), self.counted[-1])
+                    for x in toks[end:noun_end])):
+                end_c = toks[noun_end - 1].end  # or, when the question names nothing counted, its unit ("200 metres")
+            unit = toks[noun_end - 1].low if noun_end else ""
+            out.append(_Cand(Phrase(text[start_c:end_c], start_c, end_c, float(value), "number", unit),
+                             k, noun_end or end, fit))
         return out
+
+    def _counted_noun(self, toks: list[_Tok], end: int) -> tuple[int | None, float]:
+        """Where the counted noun after a number ends (token index past it) and how well it fits:
+        the question's counted head within 4 words (1.0), or another of its counted words that ends
+        the noun phrase (0.9); ``(None, 0)`` when neither is there."""
+        if not self.counted:
+            return None, 0.0
+        n = len(toks)
+        head, others = self.counted[-1], set(self.counted[:-1])
+        for m in range(end, min(n, end + 4)):
+            tm = toks[m]
+            if not tm.word or tm.low in _NP_STOP or tm.num:
+                break
+            st = self.stem(tm.low)
+            if _same(st, head):
+                return m + 1, 1.0
+            if st in others:
+                nxt = toks[m + 1] if m + 1 < n else None
+                if nxt is None or not nxt.word or nxt.low in _NP_STOP or nxt.low in _CLAUSE:
+                    return m + 1, 0.9
+        return None, 0.0
 
     def _word_percents(self, text: str, toks: list[_Tok]) -> list[_Cand]:
         out = []
@@ -487,13 +582,21 @@ class SpanReader:
                     j += 2
                 else:
                     break
-            for a, b in self._split_run(toks, k, j):
+            pieces = self._split_run(toks, k, j)
+            # "Paul Miller of Thames Valley Police": the person and the force as well as the whole
+            pieces += [(x, y) for a, b in pieces for m in range(a + 1, b - 1)
+                       if toks[m].low == "of" and toks[m - 1].low not in _PLACE_NOUNS
+                       and toks[m - 1].low not in _BUILDINGS for x, y in ((a, m), (m + 1, b))]
+            for a, b in pieces:
                 if b - a == 1 and (toks[a].low in _DEMONYMS or toks[a].low in _ROLES):
                     continue
                 if not (a == 0 and b - a == 1) or _marked(toks[a].text):  # a lone first word is no name
                     # unless it is marked as one ("EMI", "AstraZeneca")
                     s, e = toks[a].start, toks[b - 1].end
-                    out.append((Phrase(text[s:e], s, e, text[s:e].lower(), self._classify(toks, a, b)), a, b))
+                    kind = self._classify(toks, a, b)
+                    if any(x == a and y < b and self._classify(toks, x, y) == "person" for x, y in pieces):
+                        kind = "name"  # "Paul Miller of Thames Valley Police" is neither one person nor the force
+                    out.append((Phrase(text[s:e], s, e, text[s:e].lower(), kind), a, b))
             k = j
         return out
 
@@ -522,6 +625,11 @@ class SpanReader:
         prev = toks[i - 1].low if i > 0 else ""
         if any(w in _EVENT_WORDS for w in words[1:]) or last in _EVENT_WORDS:
             return "event"
+        if prev in {"at", "in"} and last in _BUILDINGS:
+            return "place?"  # "at Welling School", "in Guy's Hospital": where something happened
+        before = toks[i - 2].low if i > 1 else ""
+        if prev == "of" and before in _PLACE_NOUNS:
+            return "place"  # "the city of Tel Aviv"
         if any(w in _ORG_WORDS for w in words):
             return "org"
         if last in _PLACE_WORDS or (len(words) == 1 and words[0] in _PLACES) or words[0] in _PLACES and len(words) == 1:
@@ -544,14 +652,14 @@ class SpanReader:
         single = n[2] - n[1] == 1
         head = self.qa.head_noun or ""
         if t is AnswerType.PERSON:
-            return {"person": 1.0, "name": 0.55 if single else 0.6, "org": 0.45, "place?": 0.35, "place": 0.1,
+            return {"person": 1.0, "name": 0.55 if single else 0.6, "org": 0.4, "place?": 0.25, "place": 0.05,
                     "event": 0.05}.get(kind, 0.3)
         if t is AnswerType.ORG:
             if head in {"team", "club", "side"}:
                 return {"name": 1.0, "place?": 0.8, "place": 0.8, "org": 0.9, "person": 0.3}.get(kind, 0.2)
             return {"org": 1.0, "name": 0.85, "person": 0.35, "place?": 0.4, "place": 0.3, "event": 0.2}.get(kind, 0.3)
         if t is AnswerType.PLACE:
-            return {"place": 1.0, "place?": 0.95, "name": 0.45, "org": 0.4, "person": 0.15, "event": 0.1}.get(kind, 0.2)
+            return {"place": 1.0, "place?": 0.95, "name": 0.4, "org": 0.4, "person": 0.05, "event": 0.1}.get(kind, 0.2)
         return {"name": 0.35, "event": 0.4, "org": 0.35, "person": 0.3}.get(kind, 0.3)  # THING
 
     def _joined_places(self, text: str, toks: list[_Tok], names) -> list[_Cand]:
@@ -563,6 +671,8 @@ class SpanReader:
                 fit = 1.0
             elif i2 == j + 1 and toks[j].text == "," and q.kind in {"place", "place?", "name"} and j2 - i2 == 1:
                 fit = 0.9
+            elif i2 == j + 1 and toks[j].low == "in" and q.kind in {"place", "place?"} and p.kind != "person":
+                fit = 0.85  # "the Mater in Dublin"
             else:
                 continue
             s, e = p.start, q.end
@@ -574,7 +684,8 @@ class SpanReader:
         """The noun phrase starting at token ``k`` (one leading preposition skipped), up to a
         punctuation mark, a clause word, a preposition or a verb-like word."""
         n = len(toks)
-        if k < n and toks[k].low in {"with", "for", "as", "by", "of", "to", "from", "in", "at", "on"}:
+        if k < n and toks[k].low in {"with", "for", "as", "by", "of", "to", "from", "in", "at", "on", "through", "via",
+                                     "into", "under", "over", "about", "against", "towards", "toward"}:
             k += 1
         if k >= n or not toks[k].word or toks[k].low in _NP_STOP:
             return None
@@ -606,10 +717,19 @@ class SpanReader:
             i -= 1
         if i < j and toks[i].low in {"that"}:
             i += 1
+        if i < j and toks[i].low in _LEAD_PREPS:
+            # "Under the new terms an independent panel will decide": the subject follows the
+            # opening phrase, from its last determiner on
+            dets = [m for m in range(i + 1, j) if toks[m].low in _DETERMINERS]
+            if len(dets) >= 2:
+                i = dets[-1]
         return (i, j) if i < j and j - i <= 14 else None
 
-    def _agents(self, text: str, toks: list[_Tok], match: list[float]) -> list[_Cand]:
-        """For "Who <verb> …?": the subject of that verb in the sentence, or who it was done "by"."""
+    def _agents(self, text: str, toks: list[_Tok], match: list[float], named_fit: float | None = None) -> list[_Cand]:
+        """For "Who <verb> …?": the subject of that verb in the sentence, or who it was done "by".
+
+        With ``named_fit`` (organisation questions) only a subject that is a capitalised name counts,
+        with that fit; any other subject gets fit 0."""
         if not self.verb:
             return []
         out = []
@@ -623,8 +743,19 @@ class SpanReader:
                 span = self._subject_of(toks, k)
             if span:
                 i, j = span
+                fit = 0.75
+                if named_fit is not None:
+                    while i < j and toks[i].low in {"the", "a", "an"}:
+                        i += 1
+                    named = i < j and all(tk.cap or tk.low in _CONNECT for tk in toks[i:j]) and toks[i].cap
+                    fit = named_fit if named else 0.0
+                    if i >= j:
+                        continue
                 s, e = toks[i].start, toks[j - 1].end
-                out.append(_Cand(Phrase(text[s:e], s, e, text[s:e].lower(), "agent"), i, j, 0.75))
+                # the verb ties the subject to the question even when it is no weighted word ("reported")
+                bonus = 0.5 if match[k] == 0 else 0.0
+                kind = self._classify(toks, i, j) if named_fit is not None else "agent"
+                out.append(_Cand(Phrase(text[s:e], s, e, text[s:e].lower(), kind), i, j, fit, bonus))
         return out
 
     def _titles_after_head(self, text: str, toks: list[_Tok], fit: float) -> list[_Cand]:
@@ -635,7 +766,7 @@ class SpanReader:
         out = []
         n = len(toks)
         for k, t in enumerate(toks):
-            if not t.word or not _same(self.stem(t.low), self.head):
+            if not t.word or t.cap or not _same(self.stem(t.low), self.head):  # "Sundance Film Festival": a name
                 continue
             m = k + 1
             while m < n and m - k <= 3 and toks[m].low in _COPULA | {",", "would", "will", "be"}:
@@ -663,6 +794,39 @@ class SpanReader:
                                      fit * 0.85))
         return out
 
+    def _np_to_head(self, text: str, toks: list[_Tok], fit: float) -> list[_Cand]:
+        """The modifiers in front of the noun asked about: "What Microsoft requirement …?" →
+        "exclusive cloud computing requirement" (after "Microsoft's"), at most 5 words before it."""
+        if not self.head:
+            return []
+        out = []
+        for k, t in enumerate(toks):
+            if not t.word or t.cap or not _same(self.stem(t.low), self.head):  # "Sundance Film Festival": a name
+                continue
+            i = k
+            while i > 0 and k - i < 5:
+                p = toks[i - 1]
+                if not p.word or p.cap or p.num or p.low in _NP_STOP or p.low in _FUNCTION or p.low in _CLAUSE \
+                        or self._is_question_word(p):
+                    break
+                i -= 1
+            nxt = toks[k + 1] if k + 1 < len(toks) else None
+            if nxt is not None and nxt.low == "of":  # "the right of first refusal": the head and what follows
+                m = k + 2
+                while m < len(toks) and m - k <= 5 and toks[m].word and not toks[m].cap \
+                        and toks[m].low not in _NP_STOP and toks[m].low not in _CLAUSE:
+                    m += 1
+                if m > k + 2:
+                    s, e = t.start, toks[m - 1].end
+                    out.append(_Cand(Phrase(text[s:e], s, e, text[s:e].lower(), "np"), k, m, fit * 1.1))
+                    continue
+            if nxt is not None and nxt.word and not nxt.cap and nxt.low not in _NP_STOP and nxt.low not in _CLAUSE:
+                continue  # "film festival": the noun asked about only modifies another here
+            if i < k:
+                s, e = toks[i].start, t.end
+                out.append(_Cand(Phrase(text[s:e], s, e, text[s:e].lower(), "np"), i, k + 1, fit))
+        return out
+
     def _quoted(self, text: str, toks: list[_Tok], m: int) -> tuple[Phrase, int, int] | None:
         close = _QUOTES[toks[m].text]
         for j in range(m + 1, min(len(toks), m + 40)):
@@ -678,6 +842,7 @@ class SpanReader:
         Slim's Palookaville"), a quoted title, the subject of the question's verb, and the noun
         phrase after the question's last word ("tested positive for ephedrine")."""
         out = self._titles_after_head(text, toks, 1.0)
+        out += self._np_to_head(text, toks, 0.8)
         n = len(toks)
         if self.qa.head_noun and self.qa.extras.get("prep_which"):
             np_ = noun_phrase(text, self.qa.head_noun)
@@ -706,8 +871,18 @@ class SpanReader:
             if self.last and st == self.last:
                 span = self._np_after(text, toks, k + 1)
                 if span:
-                    s, e = toks[span[0]].start, toks[span[1] - 1].end
-                    out.append(_Cand(Phrase(text[s:e], s, e, text[s:e].lower(), "thing"), span[0], span[1], 0.7))
+                    i, j = span
+                    kind = "thing"
+                    h = next((m for m in range(i, j) if self.head and not toks[m].cap
+                              and _same(self.stem(toks[m].low), self.head)), None)
+                    if h is not None and h > i:  # "… under its partner's exclusive cloud requirement": up to
+                        j, kind = h + 1, "np"  # the noun asked about, after the owner
+                        own = [m for m in range(i, h) if toks[m].text in {"'s", "’s"}]
+                        i = own[-1] + 1 if own else i
+                        while i < h and toks[i].low in _DETERMINERS:
+                            i += 1
+                    s, e = toks[i].start, toks[j - 1].end
+                    out.append(_Cand(Phrase(text[s:e], s, e, text[s:e].lower(), kind), i, j, 0.7))
         return out
 
 

@@ -23,6 +23,13 @@ _TIMELINE = re.compile(
 )
 
 
+#: Words of a timeline question that say "over time" rather than what it is about; left out when
+#: sentences are scored against the question.
+CUES = frozenset("""timeline timelines chronology history change changed changes changing evolve evolved evolving
+develop developed shift shifted move moved grow grown grew fall fell fallen rise rose risen progress progressed
+unfold unfolded happen happened happening time years months""".split())
+
+
 def wants_timeline(question: str) -> bool:
     """Whether ``question`` asks how something changed over time."""
     return bool(_TIMELINE.search(" ".join(question.split())))
@@ -64,9 +71,10 @@ def render(claims: list[Claim], book: compose.CitationBook, subject: str = "") -
     span = ""
     if dated:
         first, last = compose.human_date(dated[0].article.date), compose.human_date(dated[-1].article.date)
-        span = f" from {first} to {last}" if first != last else f" on {first}"
+        span = f" from {first} to {last}" if first != last else f", dated {first}"
     what = f" on {compose.safe(subject)}" if subject else ""
-    head = f"What the articles report{what}, oldest first{span}"
+    head = f"What the articles report{what}, oldest first{span}" if len(dated) > 1 else \
+        f"What the articles report{what}{span}"
     head += f" ({len(undated)} undated article{'s' if len(undated) != 1 else ''} last):" if undated else ":"
     lines = [head]
     for c in ordered:

@@ -16,10 +16,35 @@ from dataclasses import dataclass
 SEPARATORS = [r"\n\n", r"\n", r"(?<=[.!?])\s+", r"(?<=[.!?][\"'”’)\]])\s+", r";\s+", r",\s+", r"\s+", ""]
 
 
+#: Chunks kept per article (``max_chunks``): about 1 MB of prose, far past any news or
+#: encyclopedia article. Text without separators is cut character by character into chunks of
+#: ~100 characters, so without a cap 5 MB of it made 50,000 chunks and a build of many minutes.
+MAX_CHUNKS = 2500
+#: An article is split in blocks of at most this many characters, cut at a paragraph, line or
+#: space where there is one, so that tokenizing and splitting stop once ``max_chunks`` are made.
+BLOCK_CHARS = 50_000
+
+
 @dataclass(frozen=True)
 class ChunkSpan:
     start: int
     end: int
+
+
+def _blocks(text: str, size: int):
+    """``(start, end)`` of consecutive blocks covering ``text``, each at most ``size`` characters,
+    ending after a paragraph break, line break or space in its second half when there is one."""
+    start, n = 0, len(text)
+    while start < n:
+        end = min(n, start + size)
+        if end < n:
+            for sep in ("\n\n", "\n", " "):
+                cut = text.rfind(sep, start + size // 2, end)
+                if cut > 0:
+                    end = cut + len(sep)
+                    break
+        yield start, end
+        start = end
 
 
 class TokenChunker:
@@ -29,9 +54,16 @@ class TokenChunker:
         tokenizer: A Hugging Face tokenizer (the embedding model's own, so the budget is exact).
         chunk_tokens: Maximum tokens per chunk (default 128).
         overlap_tokens: Tokens shared between consecutive chunks (default 24).
+        max_chunks: Chunks kept per article (default :data:`MAX_CHUNKS`, 2,500); the text after
+            them is not chunked, and :attr:`truncated` says so after :meth:`run`.
     """
 
-    def __init__(self, tokenizer, chunk_tokens: int = 128, overlap_tokens: int = 24) -> None:
+    def __init__(self, tokenizer, chunk_tokens: int = 128, overlap_tokens: int = 24,
+                 max_chunks: int = MAX_CHUNKS) -> None:
+        self.chunk_tokens = chunk_tokens
+        self.max_chunks = max_chunks
+        #: Whether the last :meth:`run` stopped at ``max_chunks`` before the end of its text.
+        self.truncated = False
         if overlap_tokens >= chunk_tokens:
             raise ValueError(f"overlap_tokens ({overlap_tokens}) must be below chunk_tokens ({chunk_tokens})")
         # The Rust tokenizer directly: the Python wrapper's per-call overhead dominates on short pieces.
@@ -122,10 +154,32 @@ class TokenChunker:
         return b - a
 
     def run(self, text: str) -> list[ChunkSpan]:
-        """Return the chunks of ``text`` as exact ``(start, end)`` spans, in order."""
+        """Return the chunks of ``text`` as exact ``(start, end)`` spans, in order (at most
+        ``max_chunks``; :attr:`truncated` tells whether text was left over)."""
         spans: list[ChunkSpan] = []
-        prev_start, prev_end = -1, 0
+        self.truncated = False
+        for b_start, b_end in _blocks(text, BLOCK_CHARS):
+            if len(spans) >= self.max_chunks:
+                self.truncated = bool(text[b_start:].strip())
+                break
+            block = text[b_start:b_end]
+            spans.extend(ChunkSpan(b_start + s, b_start + e) for s, e in self._run_block(block))
+        if len(spans) > self.max_chunks:
+            self.truncated = True
+            del spans[self.max_chunks:]
+        return spans
+
+    def _run_block(self, text: str) -> list[tuple[int, int]]:
+        stripped = text.strip()
+        if not stripped:
+            return []
         self._prepare(text)
+        # Short text (most articles of a JSONL feed) is one chunk: no need to split it and merge it back.
+        if self._length(stripped) <= self.chunk_tokens:
+            start = len(text) - len(text.lstrip())
+            return [(start, start + len(stripped))]
+        spans: list[tuple[int, int]] = []
+        prev_start, prev_end = -1, 0
         for doc in self._splitter.create_documents([text]):
             piece = doc.page_content
             # Chunks come in order and leave no gap: each starts after the previous start and no later
@@ -139,7 +193,7 @@ class TokenChunker:
                 start = text.find(piece, prev_start + 1)
             if start < 0:  # cannot happen for a splitter that only cuts, but never emit a wrong span
                 continue
-            spans.append(ChunkSpan(start, start + len(piece)))
+            spans.append((start, start + len(piece)))
             prev_start, prev_end = start, start + len(piece)
         return spans
 

@@ -145,19 +145,54 @@ class Embedder:
         batch_size: Texts per forward pass (default 32). Texts are sorted by length before
             batching, so padding stays small. On a 2-core CPU, 1,024 news chunks encoded in 17.0 s
             at 32 and 20.1 s at 64 (16: 16.0 s).
-        precision: ``auto`` (default), ``float32`` or ``bfloat16``; see
-            :class:`~qa.config.Precision`. Vectors of either precision can share one index.
+        precision: ``auto`` (default), ``int8``, ``float32`` or ``bfloat16``; see
+            :class:`~qa.config.Precision`. Vectors of any precision can share one index.
+        workers: Parallel workers for ``int8`` embedding (default None: every core).
+        worker_mode: ``threads`` (default: one onnxruntime session on ``workers`` threads) or
+            ``processes`` (``workers`` single-thread processes); see bench/RESULTS.md for which
+            measured faster.
+        token_budget: Padded tokens per ``int8`` batch (default
+            :data:`~qa.embed.docenc.TOKEN_BUDGET`); the torch path batches ``batch_size`` texts.
     """
 
     def __init__(self, model: str | os.PathLike | None = None, batch_size: int = 32,
-                 precision: Precision | str = Precision.AUTO) -> None:
+                 precision: Precision | str = Precision.AUTO, workers: int | None = None,
+                 worker_mode: str = "threads", token_budget: int | None = None) -> None:
         self.path = resolve_model_path(model)
         self.info = ModelInfo.from_path(self.path)
         self.batch_size = batch_size
         self.requested_precision = Precision.parse(precision)
+        self.workers = workers
+        self.worker_mode = worker_mode
+        self.token_budget = token_budget
         self._precision: Precision | None = None
         self._model = None
         self._query_encoder = None
+        self._doc_encoder = None
+        self._encoder_dir: Path | None = None
+        self._tmp_dir = None
+
+    def use_encoder_dir(self, path: Path | None) -> None:
+        """Keep the int8 document model in ``path`` (the index folder; made there once). Without one,
+        a temporary folder is used for this embedder's lifetime."""
+        if path is not None and self._encoder_dir is not None and Path(path) != self._encoder_dir:
+            self.close()
+        self._encoder_dir = Path(path) if path is not None else None
+
+    def close(self) -> None:
+        """Stop the document encoder's worker processes, if any (also done when the embedder goes)."""
+        if self._doc_encoder is not None:
+            self._doc_encoder.close()
+            self._doc_encoder = None
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """Questions in a batch: through the float32 ONNX query encoder when one is in use, so int8
+        document vectors are always searched with float32 questions."""
+        if self._query_encoder is not None:
+            return self._query_encoder.encode(list(texts))
+        if self.precision is Precision.INT8:
+            return self._torch_run(list(texts), None, False, Precision.FLOAT32).vectors
+        return self.encode(texts)
 
     def use_query_encoder(self, encoder) -> None:
         """Embed single questions with ``encoder`` (a :class:`~qa.embed.onnx.QueryEncoder`), or
@@ -167,21 +202,72 @@ class Embedder:
     def encode_query(self, text: str) -> np.ndarray:
         """One question's ``(dim,)`` unit vector: through the ONNX query encoder when one is in use
         (no torch needed), else through the model."""
-        if self._query_encoder is not None:
-            return self._query_encoder.encode([text])[0]
-        return self.encode([text])[0]
+        return self.encode_queries([text])[0]
 
     @property
     def precision(self) -> Precision:
-        """The precision in use: ``float32`` or ``bfloat16`` (``auto`` resolved for this CPU)."""
+        """The precision in use: ``int8``, ``float32`` or ``bfloat16`` (``auto`` resolved here).
+
+        ``auto`` stays on torch: int8 document vectors cost one answer of the 83 of
+        ``eval/qa.jsonl`` (0.662 against 0.676 hybrid; bench/RESULTS.md), so it is not the default
+        until the SciFact run says otherwise. ``int8`` needs onnxruntime and a model the ONNX export
+        reproduces (:class:`~qa.embed.onnx.EncoderSpec`); otherwise it falls back to torch
+        (bfloat16 where native, else float32).
+        """
         if self._precision is None:
             wanted = self.requested_precision
+            if wanted is Precision.INT8 and not self._int8_possible():
+                wanted = Precision.AUTO
             if wanted is Precision.AUTO:
-                wanted = Precision.BFLOAT16 if native_bfloat16() else Precision.FLOAT32
+                wanted = self._torch_precision()
             self._precision = wanted
         return self._precision
 
-    def inference(self):
+    def _torch_precision(self) -> Precision:
+        return Precision.BFLOAT16 if native_bfloat16() else Precision.FLOAT32
+
+    def _int8_possible(self) -> bool:
+        from qa.embed import docenc
+        from qa.embed.onnx import EncoderSpec
+
+        return docenc.available() and EncoderSpec.for_model(self.path, self.info.model_id,
+                                                            self.info.max_seq_length) is not None
+
+    def _onnx_encoder(self):
+        """The int8 document encoder, made (exported and quantised) on first use."""
+        if self._doc_encoder is None:
+            from qa.embed import docenc
+            from qa.embed.onnx import _read_spec
+
+            where = self._encoder_dir
+            if where is None:
+                if self._tmp_dir is None:
+                    import tempfile
+
+                    self._tmp_dir = tempfile.TemporaryDirectory(prefix="qa-doc-encoder-")
+                where = Path(self._tmp_dir.name)
+            onnx_file = docenc.ensure_document_encoder(where, self)
+            if onnx_file is None:
+                return None
+            cfg = docenc.WorkerConfig(str(onnx_file), str(self.path / "tokenizer.json"), _read_spec(where))
+            self._doc_encoder = docenc.OnnxDocumentEncoder(cfg, self.workers, self.worker_mode,
+                                                           self.token_budget or docenc.TOKEN_BUDGET)
+        return self._doc_encoder
+
+    @property
+    def engine(self) -> dict:
+        """What embeds documents, for the manifest: engine, precision, quantisation, workers."""
+        from qa.embed import docenc
+
+        if self.precision is Precision.INT8:
+            enc = self._doc_encoder
+            return {"engine": "onnxruntime", "precision": "int8", "quantization": docenc.QUANTIZATION,
+                    "workers": enc.workers if enc else (self.workers or docenc.default_workers()),
+                    "worker_mode": enc.mode if enc else self.worker_mode,
+                    "token_budget": self.token_budget or docenc.TOKEN_BUDGET}
+        return {"engine": "torch", "precision": self.precision.value, "batch_size": self.batch_size}
+
+    def inference(self, precision: Precision | None = None):
         """The context to run the model in: no autograd, and bfloat16 autocast when that is the precision.
 
         The weights stay float32 (the ONNX export is made from them); autocast casts them for the
@@ -192,7 +278,7 @@ class Embedder:
 
         stack = contextlib.ExitStack()
         stack.enter_context(torch.inference_mode())
-        if self.precision is Precision.BFLOAT16:
+        if (precision or self.precision) is Precision.BFLOAT16:  # int8 runs on onnxruntime: torch calls stay float32
             stack.enter_context(torch.autocast("cpu", dtype=torch.bfloat16))
         return stack
 
@@ -224,22 +310,23 @@ class Embedder:
             return _RustTokenizer(Tokenizer.from_file(str(tok_file)))
         return self.model.tokenizer
 
-    def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
+    def encode(self, texts: list[str], show_progress: bool = False, on_batch=None) -> np.ndarray:
         """Encode ``texts``; returns an ``(n, dim)`` float32 array of unit vectors.
 
         The same vectors as ``SentenceTransformer.encode(..., normalize_embeddings=True)`` (the
         tests check this), without its per-call overhead: about 1 ms of a 14 ms question.
         """
-        return self._run(texts, None, show_progress).vectors
+        return self._run(texts, None, show_progress, on_batch).vectors
 
     def encode_with_spans(self, texts: list[str], spans: list[list[tuple[int, int]]],
-                          show_progress: bool = False) -> SpanEncoding:
+                          show_progress: bool = False, on_batch=None) -> SpanEncoding:
         """Encode ``texts`` and, from the same forward pass, pool the tokens of character spans.
 
         Args:
             texts: The texts to encode.
             spans: For each text, sorted non-overlapping ``(start, end)`` character spans in it.
             show_progress: Show a progress bar over batches (default False).
+            on_batch: Called with the number of texts after each batch (default None).
 
         Returns:
             A :class:`~qa.embed.pooling.SpanEncoding`. With a tokenizer that cannot report
@@ -247,10 +334,20 @@ class Embedder:
         """
         if len(spans) != len(texts):
             raise ValueError(f"{len(texts)} texts but {len(spans)} span lists")
-        return self._run(texts, spans, show_progress)
+        return self._run(texts, spans, show_progress, on_batch)
 
     def _run(self, texts: list[str], spans: list[list[tuple[int, int]]] | None,
-             show_progress: bool) -> SpanEncoding:
+             show_progress: bool, on_batch=None) -> SpanEncoding:
+        if self.precision is Precision.INT8:
+            enc = self._onnx_encoder()
+            if enc is not None:
+                return enc.run(texts, spans, self.info.dim, on_batch)
+            self._precision = self._torch_precision()  # the export failed: torch embeds
+        return self._torch_run(texts, spans, show_progress, None, on_batch)
+
+    def _torch_run(self, texts: list[str], spans: list[list[tuple[int, int]]] | None,
+                   show_progress: bool, precision: Precision | None = None, on_batch=None) -> SpanEncoding:
+        """Today's path: sentence-transformers' preprocessing and forward pass in torch."""
         from tqdm.auto import tqdm
 
         model = self.model
@@ -269,7 +366,7 @@ class Embedder:
             idx = order[b:b + self.batch_size]
             features = model.preprocess([texts[i] for i in idx], **kwargs)
             offsets = features.pop("offset_mapping", None)
-            with self.inference(), _single_thread(features["input_ids"].numel() <= SINGLE_THREAD_TOKENS):
+            with self.inference(precision), _single_thread(features["input_ids"].numel() <= SINGLE_THREAD_TOKENS):
                 out = model.forward(features)
             vectors[idx] = out["sentence_embedding"].float().numpy()
             if offsets_ok:
@@ -279,6 +376,8 @@ class Embedder:
                     lo, hi = first[i], first[i + 1]
                     if hi > lo:
                         sums[lo:hi], counts[lo:hi] = pool_spans(tokens[r], offsets[r], mask[r], spans[i])
+            if on_batch is not None:
+                on_batch(len(idx))
         if spans is not None and not offsets_ok and len(sums):
             sums[:] = self.encode([t[s:e] for t, sp in zip(texts, spans) for s, e in sp], show_progress)
             counts[:] = 1

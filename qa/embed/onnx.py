@@ -10,13 +10,25 @@ The builder exports the model once per index folder (it has the torch model load
 ``query_encoder.onnx``, plus ``query_encoder.json`` naming the model and pooling it came from.
 Models the export cannot reproduce exactly (modules other than Transformer, mean or CLS Pooling
 and Normalize; no ``tokenizer.json``) keep answering through torch.
+
+The export is checked like the index files: ``query_encoder.json`` records its size and SHA-256,
+and a file that does not match (one flipped byte made every question's vector wrong, and answers
+silently bad) is never loaded; it is exported again. A hash takes ~0.3 s for 90 MB, so a file
+verified once is not hashed again while its inode, size, mtime and ctime are unchanged (any write
+changes the ctime, which no user can set back). Temp files of an export that was killed are
+removed; an export that cannot fit on the disk is not tried, and said once, until space is freed.
 """
 from __future__ import annotations
 
 import dataclasses
+import errno
+import hashlib
 import inspect
 import json
+import logging
 import os
+import shutil
+import time
 import uuid
 import warnings
 from pathlib import Path
@@ -25,6 +37,13 @@ import numpy as np
 
 ONNX_FILE = "query_encoder.onnx"
 META_FILE = "query_encoder.json"
+#: Written when an export did not fit on the disk, so the next process neither retries nor warns
+#: again until there is room.
+NO_SPACE_FILE = ".query_encoder.nospace"
+_VERIFIED_FILE = ".query_encoder.verified"
+#: A temp file of an export whose process is gone, or (no pid in its name) this old, is removed.
+_STALE_TMP_SECONDS = 3600
+log = logging.getLogger("qa")
 _MODULES = {
     "sentence_transformers.models.Transformer": "transformer",
     "sentence_transformers.models.Pooling": "pooling",
@@ -89,8 +108,12 @@ def export_query_encoder(embedder, index_dir: Path) -> Path | None:
     spec = EncoderSpec.for_model(Path(embedder.path), embedder.info.model_id, embedder.info.max_seq_length)
     if spec is None:
         return None
-    if _read_spec(index_dir) == spec and (index_dir / ONNX_FILE).is_file():
+    if _read_spec(index_dir) == spec and verify_export(index_dir):
         return index_dir / ONNX_FILE
+    remove_stale_temps(index_dir)
+    needed = _export_bytes(Path(embedder.path))
+    if not _has_room(index_dir, needed):
+        return None
     import torch
 
     st = embedder.model
@@ -108,21 +131,150 @@ def export_query_encoder(embedder, index_dir: Path) -> Path | None:
             return self.model(**dict(zip(inputs, args))).last_hidden_state
 
     example = tuple(torch.ones((1, 8), dtype=torch.int64) for _ in inputs)
-    tmp = index_dir / f".{ONNX_FILE}.{uuid.uuid4().hex[:8]}.tmp"
+    tmp = _temp_name(index_dir, ONNX_FILE)
+    meta_tmp = _temp_name(index_dir, META_FILE)
     try:
         with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
             warnings.simplefilter("ignore")
             torch.onnx.export(_Graph(hf).eval(), example, str(tmp), input_names=list(inputs),
                               output_names=["last_hidden_state"], opset_version=17, dynamo=False,
                               dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*inputs, "last_hidden_state"]})
+        meta = {**dataclasses.asdict(spec), "file": {"bytes": tmp.stat().st_size, "sha256": _sha256(tmp)}}
+        meta_tmp.write_text(json.dumps(meta, indent=1), encoding="utf-8")
+        # The spec goes first: a kill between the two renames leaves a file that fails its
+        # checksum (and is exported again), never a stale spec vouching for a new file.
+        (index_dir / _VERIFIED_FILE).unlink(missing_ok=True)
+        os.replace(meta_tmp, index_dir / META_FILE)
         os.replace(tmp, index_dir / ONNX_FILE)
-    except Exception:  # an architecture the exporter cannot trace: answer through torch instead
+    except Exception as exc:  # an architecture the exporter cannot trace, or no room: torch answers
         tmp.unlink(missing_ok=True)
+        meta_tmp.unlink(missing_ok=True)
+        if _is_no_space(exc) or not _has_room(index_dir, needed, quiet=True):
+            _no_space(index_dir, needed, str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
         return None
-    meta_tmp = index_dir / f".{META_FILE}.{uuid.uuid4().hex[:8]}.tmp"
-    meta_tmp.write_text(json.dumps(dataclasses.asdict(spec), indent=1), encoding="utf-8")
-    os.replace(meta_tmp, index_dir / META_FILE)
+    (index_dir / NO_SPACE_FILE).unlink(missing_ok=True)
     return index_dir / ONNX_FILE
+
+
+def _temp_name(index_dir: Path, name: str) -> Path:
+    """A temp file name that says which process writes it (:func:`remove_stale_temps`)."""
+    return index_dir / f".{name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temps(index_dir: Path) -> list[Path]:
+    """Remove temp files of exports that were killed (a 90 MB ``.query_encoder.onnx.*.tmp`` each).
+
+    A temp file is stale when the process named in it is gone, or, for names without a pid (older
+    qa), when it is over an hour old. Returns what was removed.
+    """
+    removed = []
+    try:
+        candidates = [p for p in Path(index_dir).iterdir()
+                      if p.name.startswith((f".{ONNX_FILE}.", f".{META_FILE}.")) and p.name.endswith(".tmp")]
+    except OSError:
+        return removed
+    for p in candidates:
+        tag = p.name[:-len(".tmp")].rsplit(".", 1)[-1]
+        pid = tag.split("-", 1)[0] if "-" in tag else ""
+        try:
+            stale = (not _pid_alive(int(pid))) if pid.isdigit() else time.time() - p.stat().st_mtime > _STALE_TMP_SECONDS
+            if stale:
+                p.unlink()
+                removed.append(p)
+        except (OSError, ValueError):
+            continue
+    return removed
+
+
+def _export_bytes(model_path: Path) -> int:
+    """Room an export needs: the model's float32 weights plus a margin (90 MB for the default)."""
+    sizes = [p.stat().st_size for p in model_path.glob("*") if p.suffix in {".safetensors", ".bin"} and p.is_file()]
+    return int((max(sizes) if sizes else 100 * 2**20) * 1.1) + 2**20
+
+
+def _has_room(index_dir: Path, needed: int, quiet: bool = False) -> bool:
+    try:
+        free = shutil.disk_usage(index_dir).free
+    except OSError:
+        return True  # cannot tell: try, and let a failure say so
+    if free >= needed:
+        return True
+    if not quiet:
+        _no_space(index_dir, needed, f"{free / 2**20:.0f} MB free")
+    return False
+
+
+def _is_no_space(exc: BaseException) -> bool:
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if "No space left on device" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _no_space(index_dir: Path, needed: int, detail: str) -> None:
+    """Say once (per stretch without room) that questions will go through torch, and why."""
+    marker = Path(index_dir) / NO_SPACE_FILE
+    if marker.exists():
+        return
+    log.warning(f"qa: warning: no room for the question encoder in {index_dir} ({detail}; it needs about "
+                f"{needed / 2**20:.0f} MB): questions are embedded with torch instead (slower to start). "
+                "Free some space and it is exported on the next question")
+    try:
+        marker.write_text(json.dumps({"needed_bytes": needed, "detail": detail}), encoding="utf-8")
+    except OSError:
+        pass
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def _stamp(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def verify_export(index_dir: Path) -> bool:
+    """Whether ``query_encoder.onnx`` has the size and SHA-256 that ``query_encoder.json`` records.
+
+    An export without a recorded checksum (older qa) does not verify, so it is exported again.
+    """
+    index_dir = Path(index_dir)
+    onnx_file = index_dir / ONNX_FILE
+    try:
+        rec = json.loads((index_dir / META_FILE).read_text(encoding="utf-8"))["file"]
+        stamp = _stamp(onnx_file)
+        if stamp[2] != rec["bytes"]:
+            return False
+        try:
+            seen = json.loads((index_dir / _VERIFIED_FILE).read_text(encoding="utf-8"))
+            if seen == {"stamp": stamp, "sha256": rec["sha256"]}:
+                return True
+        except (OSError, ValueError):
+            pass
+        if _sha256(onnx_file) != rec["sha256"]:
+            return False
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    try:
+        (index_dir / _VERIFIED_FILE).write_text(json.dumps({"stamp": stamp, "sha256": rec["sha256"]}), encoding="utf-8")
+    except OSError:
+        pass  # a read-only index folder: hashed again next time
+    return True
 
 
 def _read_spec(index_dir: Path) -> EncoderSpec | None:
@@ -150,8 +302,8 @@ class QueryEncoder:
     def open(cls, index_dir: Path, model_path: Path, model_id: str) -> "QueryEncoder | None":
         spec = _read_spec(index_dir)
         onnx_file = Path(index_dir) / ONNX_FILE
-        if spec is None or spec.model_id != model_id or not onnx_file.is_file():
-            return None
+        if spec is None or spec.model_id != model_id or not onnx_file.is_file() or not verify_export(index_dir):
+            return None  # missing, foreign, or damaged (checksum): the caller exports it again
         try:
             import onnxruntime as ort
             from tokenizers import Tokenizer
@@ -186,6 +338,7 @@ def ensure_query_encoder(index_dir: Path, embedder) -> QueryEncoder | None:
     older index has none; None when the model cannot be exported."""
     if getattr(embedder, "path", None) is None:
         return None
+    remove_stale_temps(index_dir)
     enc = QueryEncoder.open(index_dir, embedder.path, embedder.info.model_id)
     if enc is None and export_query_encoder(embedder, index_dir) is not None:
         enc = QueryEncoder.open(index_dir, embedder.path, embedder.info.model_id)

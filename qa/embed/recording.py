@@ -24,10 +24,10 @@ class RecordingEmbedder:
             raise AttributeError(name)
         return getattr(self.inner, name)
 
-    def encode(self, texts, show_progress: bool = False):
+    def encode(self, texts, show_progress: bool = False, on_batch=None):
         self.encoded.extend(texts)
         if self.cache is None:
-            return self.inner.encode(texts, show_progress=show_progress)
+            return self.inner.encode(texts, show_progress=show_progress, on_batch=on_batch)
         missing = [t for t in dict.fromkeys(texts) if t not in self.cache]
         if missing:
             for t, v in zip(missing, self.inner.encode(missing)):
@@ -40,6 +40,6 @@ class RecordingEmbedder:
         self.encoded.append(text)
         return self.inner.encode_query(text)
 
-    def encode_with_spans(self, texts, spans, show_progress: bool = False):
+    def encode_with_spans(self, texts, spans, show_progress: bool = False, on_batch=None):
         self.encoded.extend(texts)
-        return self.inner.encode_with_spans(texts, spans, show_progress=show_progress)
+        return self.inner.encode_with_spans(texts, spans, show_progress=show_progress, on_batch=on_batch)

@@ -111,3 +111,55 @@ def write_calibration(path: Path | str, threshold: float, measured_on: str, conf
     tmp.write_text(json.dumps(whole, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     tmp.replace(path)
     return data
+
+
+def pooled_records(paths: Sequence[Path | str], config: str = "hybrid", split: str | None = None) -> list[dict]:
+    """Sweep input pooled from several ``results.jsonl`` files written by ``qa eval --calibrate --out DIR``
+    (one per dev set, each over its own index), keeping ``config`` and, when given, one ``split``.
+
+    Pooling is how one threshold is calibrated on several dev sets at once: each set is answered over
+    its own corpus, and the sweep is arithmetic over the union of their records."""
+    records: list[dict] = []
+    for path in paths:
+        rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+        if split:
+            rows = [r for r in rows if not r.get("split") or r.get("split") == split]
+        records += calibration_records(rows, config)
+    return records
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m qa.evaluate.calibrate RESULTS.jsonl ... [--config hybrid] [--split tune] [--write]``:
+    sweep the abstention threshold over the pooled records and print the table (``--write`` saves the
+    best threshold to ``qa/answer/calibration.json`` for pooled sentence vectors)."""
+    import argparse
+
+    from qa.evaluate.report import calibration_table
+
+    ap = argparse.ArgumentParser(prog="python -m qa.evaluate.calibrate", description=main.__doc__)
+    ap.add_argument("results", nargs="+", help="results.jsonl files from `qa eval --calibrate --out DIR`")
+    ap.add_argument("--config", default="hybrid", help="retrieval config whose records are used (default: hybrid)")
+    ap.add_argument("--split", default=None, help="keep only this split of sets that have splits (e.g. tune); "
+                                                  "records of sets without splits are all kept")
+    ap.add_argument("--write", action="store_true", help="save the best threshold to qa/answer/calibration.json")
+    ap.add_argument("--rows", type=int, default=25, help="rows of the sweep table shown (default: 25)")
+    args = ap.parse_args(argv)
+    recs = pooled_records(args.results, args.config, args.split)
+    best, table = sweep_threshold(recs)
+    row = next(r for r in table if r["threshold"] == best)
+    n_unans = sum(not r["answerable"] for r in recs)
+    print(f"{len(recs)} questions ({n_unans} unanswerable) from {', '.join(map(str, args.results))}"
+          + (f", split {args.split}" if args.split else "") + f"; criterion: {CRITERION}")
+    print(calibration_table(table, best, markdown=False, max_rows=args.rows))
+    print(f"best threshold: {best:.4f} (accuracy {row['accuracy']:.3f})")
+    if args.write:
+        target = Path(__file__).resolve().parents[1] / "answer" / "calibration.json"
+        what = " + ".join(str(p) for p in args.results) + (f" (split {args.split})" if args.split else "")
+        write_calibration(target, best, measured_on=f"{what}: {len(recs)} questions, {args.config} retrieval",
+                          config=args.config, accuracy=row["accuracy"])
+        print(f"wrote {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

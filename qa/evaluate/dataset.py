@@ -4,6 +4,10 @@ Each line is an object with ``id``, ``question``, ``answers`` (accepted answer s
 (gold doc ids, best first), ``evidence`` (a verbatim passage of the first gold doc that supports the
 answer) and ``type`` (one of :data:`QUESTION_TYPES`). An ``unanswerable`` item has no answers, no docs
 and empty evidence: the right response is to abstain.
+
+A *dated* set (``eval/rtqa.jsonl``) gives each item an ``as_of`` date (``date`` is accepted too):
+the day the question is asked on. Its gold answer comes from an article dated on or before it, and
+an ``unanswerable`` item there may be one whose answer appears only in a later article.
 """
 from __future__ import annotations
 
@@ -38,6 +42,8 @@ class QAItem:
     #: part is reported on its own; and the question's form ("who", "how much", "why" …).
     split: str = ""
     form: str = ""
+    #: Optional: ``YYYY-MM-DD``, the day the question is asked on ("" when the set is undated).
+    as_of: str = ""
 
     @property
     def answerable(self) -> bool:
@@ -78,8 +84,19 @@ def _item(rec: object, where: str) -> QAItem:
     for key in ("split", "form"):
         if key in rec and not isinstance(rec[key], str):
             raise DatasetError(f"{where}: '{key}' must be a string")
+    as_of = rec.get("as_of", rec.get("date"))
+    if as_of is not None:
+        from qa.retrieve.timeframe import parse_as_of
+
+        try:
+            as_of = parse_as_of(as_of) if isinstance(as_of, str) else None
+        except ValueError:
+            as_of = None
+        if as_of is None:
+            raise DatasetError(f"{where}: 'as_of' must be a date such as 2026-01-08, got {rec.get('as_of', rec.get('date'))!r}")
     return QAItem(id=rec["id"], question=rec["question"], answers=tuple(rec["answers"]), docs=tuple(rec["docs"]),
-                  evidence=rec["evidence"], type=qtype, split=str(rec.get("split", "")), form=str(rec.get("form", "")))
+                  evidence=rec["evidence"], type=qtype, split=str(rec.get("split", "")), form=str(rec.get("form", "")),
+                  as_of=as_of or "")
 
 
 def load_qa(path: Path | str) -> list[QAItem]:

@@ -20,6 +20,17 @@ from qa.retrieve.hybrid import RetrievalMode
 
 #: Passages retrieved per question (the answerer sees these; ranking metrics are cut at 10).
 EVAL_K = 10
+#: A config name with this suffix ("hybrid:no-as-of") answers a dated set's questions without their
+#: as-of dates: every article is usable and relative time is not resolved. Evaluating a dated set
+#: adds it next to each config, so the gain from the dates is read off side by side.
+NO_AS_OF = ":no-as-of"
+
+
+def split_config(config: str) -> tuple[str, bool]:
+    """``"hybrid:no-as-of"`` → ``("hybrid", False)``; ``"hybrid"`` → ``("hybrid", True)`` (dates used)."""
+    if config.endswith(NO_AS_OF):
+        return config[: -len(NO_AS_OF)], False
+    return config, True
 
 
 @dataclass
@@ -47,7 +58,7 @@ def parse_configs(text: str | Sequence[str]) -> list[str]:
     if not names:
         raise ValueError("no retrieval configs given; valid: " + ", ".join(m.value for m in RetrievalMode))
     for n in names:
-        RetrievalMode.parse(n)
+        RetrievalMode.parse(split_config(n)[0])
     return list(dict.fromkeys(names))
 
 
@@ -77,6 +88,8 @@ def aggregate(records: list[dict]) -> dict[str, float | int | None]:
     out["abstain_precision"], out["abstain_recall"] = precision, recall
     out.update(answer_metrics(records))
     out["overall_accuracy"] = sum(r["overall_correct"] for r in records) / len(records) if records else None
+    # Answers citing an article dated after the question's as-of date (dated sets, dates used): must be 0.
+    out["cites_after_as_of"] = sum(1 for r in records if r.get("as_of") and r.get("cited_after_as_of"))
     lat = [r["latency_ms"] for r in records]
     out["latency_p50_ms"], out["latency_p95_ms"] = percentile(lat, 50), percentile(lat, 95)
     return out
@@ -128,6 +141,8 @@ class QAEvaluator:
         service: A :class:`~qa.pipeline.QAService` over the index the set refers to.
         configs: Retrieval modes to compare (default dense, bm25, hybrid).
         k: Passages retrieved per question (default :data:`EVAL_K`).
+        compare_as_of: On a dated set (items with ``as_of``), also run each config without the dates
+            (``"<config>:no-as-of"``, default True).
         calibrate: Also answer once more with abstention switched off and keep the answerer's
             support score and that answer's correctness, so :func:`~qa.evaluate.calibrate.sweep_threshold`
             can sweep thresholds offline without retrieving again.
@@ -135,9 +150,11 @@ class QAEvaluator:
     """
 
     def __init__(self, service, configs: Sequence[str] = ("dense", "bm25", "hybrid"), k: int = EVAL_K,
-                 calibrate: bool = False, progress: Callable[[int, int], None] | None = None) -> None:
+                 calibrate: bool = False, progress: Callable[[int, int], None] | None = None,
+                 compare_as_of: bool = True) -> None:
         self.service = service
         self.configs = parse_configs(configs)
+        self.compare_as_of = compare_as_of
         self.k = k
         self.calibrate = calibrate
         self.progress = progress
@@ -156,14 +173,18 @@ class QAEvaluator:
         """Evaluate ``items``; returns records and metrics per config and per question type."""
         relaxed = self._never_abstain() if self.calibrate else None
         records: list[dict] = []
-        total, done = len(items) * len(self.configs), 0
-        for cfg in self.configs:
+        configs = list(self.configs)
+        if self.compare_as_of and any(it.as_of for it in items):
+            configs = list(dict.fromkeys(c for cfg in configs for c in (
+                (cfg, cfg + NO_AS_OF) if split_config(cfg)[1] else (cfg,))))
+        total, done = len(items) * len(configs), 0
+        for cfg in configs:
             for it in items:
                 records.append(self.record(it, cfg, relaxed))
                 done += 1
                 if self.progress:
                     self.progress(done, total)
-        return EvalResult(configs=self.configs, records=records, metrics=summarize(records, self.configs),
+        return EvalResult(configs=configs, records=records, metrics=summarize(records, configs),
                           dataset=dataset, meta={"k": self.k})
 
     def record(self, item: QAItem, config: str, relaxed=None) -> dict:
@@ -176,8 +197,10 @@ class QAEvaluator:
         accepted string and a gold doc cited), ``overall_correct`` (also counting a right abstention),
         ``f1`` and ``latency_ms``. With calibration: ``relaxed_correct`` / ``relaxed_support``.
         """
+        mode, dated = split_config(config)
+        as_of = item.as_of if dated and item.as_of else None
         t = time.perf_counter()
-        ans = self.service.ask(item.question, k=self.k, mode=config)
+        ans = self.service.ask(item.question, k=self.k, mode=mode, as_of=as_of)
         latency = ans.timing_ms.get("total", (time.perf_counter() - t) * 1000)
         store = self.service.store
         texts = [store.article(p.doc_id).text[p.start:p.end] for p in ans.passages]
@@ -200,7 +223,9 @@ class QAEvaluator:
             "overall_correct": bool(correct) if item.answerable else bool(ans.abstained),
             "f1": max_token_f1(lead, item.answers) if item.answerable else None,
             "latency_ms": latency, "error": ans.error,
-            "split": item.split, "form": item.form,
+            "split": item.split, "form": item.form, "as_of": as_of,
+            # Judged against the item's date even when it was not given, to show what the date keeps out.
+            "cited_after_as_of": [d for d in cited if item.as_of and (store.article(d).date or "") > item.as_of],
         }
         short = getattr(ans, "short_answer", None) if hasattr(ans, "short_answer") else \
             inferred_short_answer(ans.answer, ans.abstained)
@@ -219,4 +244,4 @@ class QAEvaluator:
         return rec
 
 
-__all__ = ["EVAL_K", "EvalResult", "QAEvaluator", "aggregate", "answer_metrics", "parse_configs", "summarize"]
+__all__ = ["EVAL_K", "NO_AS_OF", "split_config", "EvalResult", "QAEvaluator", "aggregate", "answer_metrics", "parse_configs", "summarize"]

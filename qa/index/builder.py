@@ -23,7 +23,7 @@ from qa.chunk.splitter import TokenChunker
 from qa.config import ANN_THRESHOLD, PIPELINE_VERSION, ChunkParams, SentenceVectors
 from qa.embed.model import Embedder
 from qa.embed.onnx import export_query_encoder
-from qa.embed.pooling import sentence_vectors
+from qa.embed.pooling import SpanEncoding, sentence_vectors
 from qa.errors import CorpusError, IndexError_
 from qa.index.dense import DenseKind, build_dense
 from qa.index.lexical import LexicalIndex
@@ -53,14 +53,30 @@ class BuildReport:
     issues: list[IngestIssue] = field(default_factory=list)
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    embedded_chunks: int = 0
+    engine: dict = field(default_factory=dict)
+
+    def rates(self) -> dict[str, float]:
+        """Build throughput: articles/s and embedded chunks/s over the whole build."""
+        s = max(self.seconds, 1e-9)
+        return {"articles_per_s": (len(self.added) + len(self.changed)) / s,
+                "chunks_per_s": self.embedded_chunks / s}
 
     def summary(self) -> str:
         if self.noop:
-            return f"index in {self.index_dir} is up to date ({self.articles} articles); nothing to do"
+            return (f"index in {self.index_dir} is up to date ({self.articles} articles); nothing to do "
+                    f"({self.seconds:.2f}s)")
+        r = self.rates()
+        how = ""
+        if self.engine:
+            how = f"; {self.engine.get('engine')} {self.engine.get('precision')}"
+            if self.engine.get("workers"):
+                how += f", {self.engine['workers']} {self.engine.get('worker_mode', 'threads')}"
         return (f"indexed {self.articles} articles, {self.chunks} chunks, {self.sentences} sentences into "
-                f"{self.index_dir} in {self.seconds:.1f}s: {len(self.added)} added, {len(self.changed)} changed, "
-                f"{len(self.removed)} removed, {self.unchanged} unchanged; embedded {self.embedded_texts} texts; "
-                f"dense index: {self.dense_kind}")
+                f"{self.index_dir} in {self.seconds:.1f}s ({r['articles_per_s']:.1f} articles/s, "
+                f"{r['chunks_per_s']:.1f} chunks/s): {len(self.added)} added, {len(self.changed)} changed, "
+                f"{len(self.removed)} removed, {self.unchanged} unchanged; embedded {self.embedded_texts} texts"
+                f"{how}; dense index: {self.dense_kind}")
 
 
 def _version(pkg: str) -> str | None:
@@ -139,6 +155,16 @@ class IndexBuilder:
             fingerprint = hashlib.sha256(
                 (corpus_fingerprint(files) + sidecar_fingerprint(corpus) + json.dumps(settings, sort_keys=True)).encode()
             ).hexdigest()
+            # An unchanged corpus is decided from the manifest and the files' sizes alone: opening the
+            # store (BM25 and its imports, the vectors) took most of a no-op's time.
+            counts = None if rebuild else _unchanged_counts(index_dir, fingerprint)
+            if counts is not None:
+                self._query_encoder(index_dir, report)
+                report.noop = True
+                report.articles, report.chunks = counts
+                report.issues = issues
+                report.seconds = time.perf_counter() - t0
+                return report
             old = self._open_previous(index_dir, rebuild, issues)
             if old is not None and old.manifest.get("fingerprint") == fingerprint:
                 self._query_encoder(index_dir, report)
@@ -159,6 +185,8 @@ class IndexBuilder:
                 raise CorpusError(f"no usable article in {where}: supported files are .txt, .md, .html, "
                                   f".jsonl ({len(issues)} problems reported){':' if issues else ''}{shown}{more}")
             compatible = old is not None and old.manifest.get("settings") == settings
+            if hasattr(self.embedder, "use_encoder_dir"):  # the int8 document model is kept beside the index
+                self.embedder.use_encoder_dir(index_dir)
             data = self._assemble(loaded.articles, old if compatible else None, report)
             data.manifest = {
                 "fingerprint": fingerprint,
@@ -169,6 +197,9 @@ class IndexBuilder:
                 # resolve the precision.
                 "precision": (self.embedder.precision.value if report.embedded_texts
                               else (old.manifest.get("precision") if old is not None else None)),
+                # How documents were embedded (engine, int8 quantisation, workers): issue 15.
+                "document_encoder": (report.engine if report.embedded_texts
+                                     else (old.manifest.get("document_encoder") if old is not None else None)),
                 "chunking": self.params.to_dict(),
                 "dense": {"kind": report.dense_kind, "ann_threshold": self.ann_threshold},
                 "corpus": [str(p) for p in corpus],
@@ -195,11 +226,18 @@ class IndexBuilder:
         report.timings["query_encoder"] = time.perf_counter() - t
 
     def _embed(self, articles: list[Article], plans: list[tuple], chunk_texts: list[str],
-               sent_texts: list[str], report: BuildReport) -> tuple[np.ndarray, np.ndarray]:
-        """Vectors for the new chunks and new sentences."""
-        show = self.progress and bool(chunk_texts)
+               sent_texts: list[str], report: BuildReport, stream: "_EmbedStream | None" = None,
+               bar=None) -> tuple[np.ndarray, np.ndarray]:
+        """Vectors for the new chunks and new sentences (``stream`` already holds the chunks' work)."""
         if self.sentence_vectors is SentenceVectors.SEPARATE:
-            vecs = self.embedder.encode(chunk_texts + sent_texts, show_progress=show)
+            n_new = sum(1 for p in plans if p[0] == "new" and p[2])
+            if _takes_on_batch(self.embedder.encode) and bar is not None:
+                credit = _Credit(bar, n_new, len(chunk_texts) + len(sent_texts))
+                vecs = self.embedder.encode(chunk_texts + sent_texts, on_batch=credit)
+            else:
+                vecs = self.embedder.encode(chunk_texts + sent_texts)
+                if bar is not None:
+                    bar.update(n_new)
             report.embedded_texts = len(chunk_texts) + len(sent_texts)
             return vecs[: len(chunk_texts)], vecs[len(chunk_texts):]
         # Each chunk's text is its title line (if any) then article.text[start:end]; a sentence's
@@ -210,12 +248,13 @@ class IndexBuilder:
             if plan[0] != "new":
                 continue
             _, sents, chunks, c_off, s_off = plan
-            for j, (start, end, lo, hi) in enumerate(chunks):
-                shift = len(chunk_texts[c_off + j]) - (end - start) - start
-                spans.append([(max(sents[k][0], start) + shift, min(sents[k][1], end) + shift)
-                              for k in range(lo, hi)])
+            spans.extend(_chunk_spans(sents, chunks, chunk_texts[c_off:c_off + len(chunks)]))
+            for start, end, lo, hi in chunks:
                 owner.extend(range(s_off + lo, s_off + hi))
-        enc = self.embedder.encode_with_spans(chunk_texts, spans, show_progress=show)
+        if stream is not None:
+            enc = stream.finish(self.embedder.info.dim)
+        else:
+            enc = self.embedder.encode_with_spans(chunk_texts, spans)
         span_chunk = np.repeat(np.arange(len(spans)), [len(sp) for sp in spans])
         sent_vecs, tokens = sentence_vectors(enc, span_chunk, np.asarray(owner, dtype=np.int64), len(sent_texts))
         # A sentence no chunk token fell in (only symbols the tokenizer drops, say) is embedded alone.
@@ -246,13 +285,17 @@ class IndexBuilder:
         new_chunk_texts: list[str] = []
         new_sent_texts: list[str] = []
         t = time.perf_counter()
-        for art in tqdm(articles, desc="chunking", unit="article", disable=not self.progress, leave=False):
+        bar = tqdm(total=len(articles), desc="indexing", unit="article", disable=not self.progress,
+                   dynamic_ncols=True, smoothing=0.1)
+        stream = None if self.sentence_vectors is SentenceVectors.SEPARATE else _EmbedStream(self.embedder, bar)
+        for art in articles:
             prev = old.doc_row.get(art.doc_id) if old is not None else None
             # The title is embedded with every chunk, so a new title (from a sidecar, say) is a change too.
             if prev is not None and old.articles[prev].content_hash == art.content_hash \
                     and old.articles[prev].title == art.title:
                 plans.append(("old", prev))
                 report.unchanged += 1
+                bar.update(1)
                 continue
             (report.changed if prev is not None else report.added).append(art.doc_id)
             sents = split_sentences(art.text)
@@ -263,17 +306,34 @@ class IndexBuilder:
                 lo = bisect.bisect_right(sent_ends, span.start)
                 hi = bisect.bisect_left(sent_starts, span.end)
                 chunks.append((span.start, span.end, lo, max(hi, lo)))
+            if chunker.truncated:
+                report.issues.append(IngestIssue(art.path or art.doc_id, f"more than {chunker.max_chunks:,} chunks; the rest "
+                                                 "of the article is not indexed"))
             plans.append(("new", sents, chunks, len(new_chunk_texts), len(new_sent_texts)))
-            new_chunk_texts.extend(index_text(art, s, e, self.params.title_in_chunk) for s, e, _, _ in chunks)
+            texts = [index_text(art, s, e, self.params.title_in_chunk) for s, e, _, _ in chunks]
+            new_chunk_texts.extend(texts)
             new_sent_texts.extend(art.text[s:e] for s, e in sents)
+            if stream is not None:  # embedding starts while later articles are still being chunked
+                stream.add(texts, _chunk_spans(sents, chunks, texts))
+            elif not chunks:
+                bar.update(1)
         if old is not None:
             kept = {a.doc_id for a in articles}
             report.removed = [a.doc_id for a in old.articles if a.doc_id not in kept]
         report.timings["chunk"] = time.perf_counter() - t
 
-        t = time.perf_counter()
-        new_chunk_vecs, new_sent_vecs = self._embed(articles, plans, new_chunk_texts, new_sent_texts, report)
-        report.timings["embed"] = time.perf_counter() - t
+        try:
+            new_chunk_vecs, new_sent_vecs = self._embed(articles, plans, new_chunk_texts, new_sent_texts, report,
+                                                        stream, bar)
+        finally:
+            bar.close()
+        # Chunking overlaps embedding: "chunk" is the chunking loop (embedding already running behind
+        # it), "embed" the wait for the embedding still left after it.
+        report.timings["embed"] = time.perf_counter() - t - report.timings["chunk"]
+        report.embedded_chunks = len(new_chunk_texts)
+        if report.embedded_texts:
+            eng = getattr(self.embedder, "engine", None)
+            report.engine = dict(eng) if isinstance(eng, dict) else {}
 
         t = time.perf_counter()
         dim = self.embedder.info.dim
@@ -331,6 +391,130 @@ class IndexBuilder:
             dense=dense,
             lexical=lexical,
         )
+
+
+def _unchanged_counts(index_dir: Path, fingerprint: str) -> tuple[int, int] | None:
+    """(articles, chunks) of the live index when its manifest has ``fingerprint`` and every file it
+    lists has the recorded size; None otherwise (then the store is opened and checked in full)."""
+    from qa.index.store import live_folder, read_folder_manifest
+
+    try:
+        folder = live_folder(index_dir)
+        if folder is None:
+            return None
+        man = read_folder_manifest(index_dir, folder)
+        if man.get("fingerprint") != fingerprint:
+            return None
+        for name, meta in man["files"].items():
+            if (folder / name).stat().st_size != meta["bytes"]:
+                return None
+        with open(folder / "articles.jsonl", "rb") as f:
+            articles = sum(1 for line in f if line.strip())
+        chunks = int(np.load(folder / "chunk_vectors.npy", mmap_mode="r").shape[0])
+    except (IndexError_, OSError, ValueError, KeyError, TypeError):
+        return None
+    return articles, chunks
+
+
+def _chunk_spans(sents, chunks, texts: list[str]) -> list[list[tuple[int, int]]]:
+    """Each chunk's sentence spans, as character offsets into the chunk's embedded text."""
+    out = []
+    for (start, end, lo, hi), text in zip(chunks, texts):
+        shift = len(text) - (end - start) - start
+        out.append([(max(sents[k][0], start) + shift, min(sents[k][1], end) + shift) for k in range(lo, hi)])
+    return out
+
+
+class _Credit:
+    """Move the bar by whole articles as a group's texts get embedded (all of them once all are)."""
+
+    def __init__(self, bar, articles: int, texts: int) -> None:
+        self.bar, self.articles, self.texts = bar, articles, max(1, texts)
+        self.done = self.given = 0
+
+    def __call__(self, k: int) -> None:
+        self.done += k
+        due = self.articles if self.done >= self.texts else self.articles * self.done // self.texts
+        if due > self.given:
+            self.bar.update(due - self.given)
+            self.given = due
+
+
+def _takes_on_batch(fn) -> bool:
+    import inspect
+
+    try:
+        return "on_batch" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+class _EmbedStream:
+    """Embed chunks in groups on a background thread while the builder goes on chunking.
+
+    The model releases the GIL (onnxruntime and torch both), so chunking the next articles in the
+    main thread overlaps with embedding the previous ones. Groups of :attr:`GROUP_TEXTS` texts are
+    long enough for length-sorted, token-budget batches to pad little.
+    """
+
+    GROUP_TEXTS = 1024
+
+    def __init__(self, embedder, bar) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.embedder = embedder
+        self.bar = bar
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="qa-embed")
+        self._parts: list = []
+        self._texts: list[str] = []
+        self._spans: list = []
+        self._articles = 0
+        self._t0 = time.perf_counter()
+        self._done_chunks = 0
+
+    def add(self, texts: list[str], spans: list) -> None:
+        self._texts.extend(texts)
+        self._spans.extend(spans)
+        self._articles += 1
+        if len(self._texts) >= self.GROUP_TEXTS:
+            self._submit()
+
+    def _submit(self) -> None:
+        if not self._articles:
+            return
+        texts, spans, arts = self._texts, self._spans, self._articles
+        self._texts, self._spans, self._articles = [], [], 0
+        if not texts:
+            self.bar.update(arts)
+            return
+        credit = _Credit(self.bar, arts, len(texts))
+
+        def on_batch(k: int) -> None:
+            self._done_chunks += k
+            credit(k)
+            rate = self._done_chunks / max(time.perf_counter() - self._t0, 1e-9)
+            self.bar.set_postfix_str(f"{rate:.1f} chunks/s", refresh=False)
+
+        if _takes_on_batch(self.embedder.encode_with_spans):
+            self._parts.append(self._pool.submit(self.embedder.encode_with_spans, texts, spans, False, on_batch))
+        else:  # a stand-in embedder (tests): progress per group
+            def run(texts=texts, spans=spans):
+                out = self.embedder.encode_with_spans(texts, spans)
+                on_batch(len(texts))
+                return out
+            self._parts.append(self._pool.submit(run))
+
+    def finish(self, dim: int) -> SpanEncoding:
+        """Wait for every group; their encodings joined in order."""
+        self._submit()
+        try:
+            parts = [f.result() for f in self._parts]
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        if not parts:
+            return SpanEncoding(np.zeros((0, dim), np.float32), np.zeros((0, dim), np.float32), np.zeros(0, np.int64))
+        return SpanEncoding(np.concatenate([p.vectors for p in parts]), np.concatenate([p.span_sums for p in parts]),
+                            np.concatenate([p.span_tokens for p in parts]))
 
 
 def sidecar_fingerprint(corpus: list[Path]) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.errors import IndexError_
+from qa.errors import IndexError_, WriteError, describe_os_error
 from qa.index.dense import load_dense, save_dense
 from qa.index.lexical import LexicalIndex
 from qa.types import Article
@@ -115,16 +115,48 @@ def _fsync_dir(path: Path) -> None:
 
 
 def write_index(index_dir: Path, data: IndexData) -> Path:
-    """Write ``data`` as a new build folder and make it live atomically. Returns the folder."""
-    index_dir.mkdir(parents=True, exist_ok=True)
+    """Write ``data`` as a new build folder and make it live atomically. Returns the folder.
+
+    Raises:
+        WriteError: When a file cannot be written (full disk: errno 28 from Python, a short write
+            from numpy, a RuntimeError from FAISS; a read-only folder). The half-written folder is
+            removed at once and the previous index stays live.
+    """
     folder = index_dir / f"build-{uuid.uuid4().hex[:12]}"
-    folder.mkdir()
+    state = {"stage": "the build folder", "live": False, "tmp": []}
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        folder.mkdir()
+        _write_folder(index_dir, folder, data, state)
+    except (OSError, RuntimeError) as exc:
+        if not state["live"]:
+            shutil.rmtree(folder, ignore_errors=True)
+            for p in state["tmp"]:
+                Path(p).unlink(missing_ok=True)
+            cause, fix = describe_os_error(exc, index_dir if index_dir.is_dir() else None)
+            raise WriteError(f"cannot write the index in {index_dir} ({cause}, while writing {state['stage']}: "
+                             f"{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}); "
+                             f"the previous index is intact and still used. To fix: {fix}, then run `qa index` "
+                             "again") from None
+        raise
+    except BaseException:  # interrupted (Ctrl-C): leave nothing half-written behind
+        if not state["live"]:
+            shutil.rmtree(folder, ignore_errors=True)
+            for p in state["tmp"]:
+                Path(p).unlink(missing_ok=True)
+        raise
+    return folder
+
+
+def _write_folder(index_dir: Path, folder: Path, data: IndexData, state: dict) -> None:
+    state["stage"] = "articles.jsonl"
     with open(folder / "articles.jsonl", "w", encoding="utf-8") as fh:
         for a in data.articles:
             fh.write(json.dumps({
                 "doc_id": a.doc_id, "title": a.title, "date": a.date, "source": a.source, "url": a.url,
                 "path": a.path, "content_hash": a.content_hash, "text": a.text,
             }, ensure_ascii=False) + "\n")
+    state["stage"] = "chunks.jsonl"
     with open(folder / "chunks.jsonl", "w", encoding="utf-8") as fh:
         for i, cid in enumerate(data.chunk_ids):
             fh.write(json.dumps({
@@ -132,11 +164,16 @@ def write_index(index_dir: Path, data: IndexData) -> Path:
                 "start": int(data.chunk_span[i, 0]), "end": int(data.chunk_span[i, 1]),
                 "sent_lo": int(data.chunk_sents[i, 0]), "sent_hi": int(data.chunk_sents[i, 1]),
             }, ensure_ascii=False) + "\n")
-    np.save(folder / "sentences.npy", data.sentences.astype(np.int64), allow_pickle=False)
-    np.save(folder / "chunk_vectors.npy", data.chunk_vectors.astype(np.float32), allow_pickle=False)
-    np.save(folder / "sentence_vectors.npy", data.sentence_vectors.astype(np.float32), allow_pickle=False)
+    for name, arr in (("sentences.npy", data.sentences.astype(np.int64)),
+                      ("chunk_vectors.npy", data.chunk_vectors.astype(np.float32)),
+                      ("sentence_vectors.npy", data.sentence_vectors.astype(np.float32))):
+        state["stage"] = name
+        np.save(folder / name, arr, allow_pickle=False)
+    state["stage"] = "dense.faiss"
     save_dense(data.dense, folder / "dense.faiss")
+    state["stage"] = "bm25/"
     data.lexical.save(folder / "bm25")
+    state["stage"] = MANIFEST
 
     files = {}
     for p in sorted(folder.rglob("*")):
@@ -151,13 +188,16 @@ def write_index(index_dir: Path, data: IndexData) -> Path:
     tmp_manifest = folder / (MANIFEST + ".tmp")
     tmp_manifest.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     os.replace(tmp_manifest, folder / MANIFEST)
+    state["stage"] = "the files to disk (fsync)"
     for p in folder.rglob("*"):
         if p.is_file():
             with open(p, "rb") as fh:
                 os.fsync(fh.fileno())
     _fsync_dir(folder)
 
+    state["stage"] = POINTER
     pointer_tmp = index_dir / f".{POINTER}.{uuid.uuid4().hex[:8]}.tmp"
+    state["tmp"].append(pointer_tmp)
     pointer_tmp.write_text(folder.name, encoding="utf-8")
     with open(pointer_tmp, "rb") as fh:
         os.fsync(fh.fileno())
@@ -167,9 +207,9 @@ def write_index(index_dir: Path, data: IndexData) -> Path:
     except IndexError_:
         previous = None
     os.replace(pointer_tmp, index_dir / POINTER)
+    state["live"] = True  # from here on the new build is the index: never removed on an error
     _fsync_dir(index_dir)
     prune(index_dir, keep={folder.name, previous.name if previous else ""})
-    return folder
 
 
 def prune(index_dir: Path, keep: set[str]) -> None:

@@ -55,6 +55,7 @@ _MONTH_DATE = re.compile(
     rf"|\b(?P<day2>\d{{1,2}})\s+(?P<mon2>(?:{_MONTHS})[a-z]*)\.?,?\s+(?P<year2>(?:19|20)\d\d)\b",
     re.IGNORECASE,
 )
+_MONTH_NUMBER = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)}
 _ISO_DATE = re.compile(r"\b((?:19|20)\d\d)[-/](\d\d)[-/](\d\d)\b")
 _CLOCK = re.compile(r"\b\d{1,2}:\d\d\s*(am|pm|a\.m\.|p\.m\.)?\b", re.IGNORECASE)
 
@@ -76,7 +77,7 @@ def find_date(text: str) -> str | None:
         mon = (m.group("mon") or m.group("mon2"))[:3].lower()
         day = int(m.group("day") or m.group("day2"))
         year = int(m.group("year") or m.group("year2"))
-        candidates.append((m.start(), year, _MONTHS.split("|").index(mon) + 1, day))
+        candidates.append((m.start(), year, _MONTH_NUMBER[mon[:3].lower()], day))
     for _, y, mo, d in sorted(candidates):
         try:
             return _dt.date(y, mo, d).isoformat()
@@ -118,9 +119,24 @@ def _is_ui_line(line: str) -> bool:
     return all(w in UI_WORDS for w in words)
 
 
+#: A run this long of ASCII letters, digits and punctuation without a space is encoded data (base64,
+#: hex, minified code), never prose: English words stay under 50 characters and URLs under 2,000.
+#: Embedding it would cost one chunk per ~100 characters (5 MB: 50,000 chunks) and find nothing.
+#: Scripts written without spaces (Chinese, Japanese, Thai) are not ASCII and are never matched.
+MAX_WORD_CHARS = 2000
+
+
+def _has_long_word(line: str) -> bool:
+    """Whether ``line`` holds an ASCII word over :data:`MAX_WORD_CHARS` (one linear pass, no regex
+    that could rescan a long line from every start)."""
+    return len(line) > MAX_WORD_CHARS and any(len(w) > MAX_WORD_CHARS and w.isascii() for w in line.split())
+
+
 def _is_junk(line: str) -> bool:
     if not re.search(r"\w", line):
         return bool(line)  # lone punctuation / separators
+    if _has_long_word(line):
+        return True
     if len(line) > 250:  # junk lines are short; story paragraphs are not tested further
         return False
     return _is_ui_line(line) or any(p.match(line) for p in _JUNK_LINE)

@@ -48,6 +48,25 @@ class LoadResult:
     files: list[SourceFile] = field(default_factory=list)
 
 
+#: Cleaned article text beyond this many characters is not indexed (``max_article_chars``): about
+#: 2,200 chunks of prose, five times the longest encyclopedia article. Everything downstream
+#: (sentences, chunks, embedding, BM25) is bounded by it, so one huge article cannot take the
+#: build for many minutes.
+DEFAULT_MAX_ARTICLE_CHARS = 1_000_000
+
+
+def truncate_text(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, at the last line break or space before the
+    limit when one lies in its second half (so no word or sentence is cut), else at the limit."""
+    if len(text) <= limit:
+        return text
+    for sep in ("\n", " "):
+        cut = text.rfind(sep, limit // 2, limit)
+        if cut > 0:
+            return text[:cut].rstrip()
+    return text[:limit]
+
+
 #: Said whenever a link out of the corpus is skipped, so the way to allow it is one read away.
 OUTSIDE_HINT = "pass --follow-links to index files outside the corpus folder"
 
@@ -181,13 +200,16 @@ class CorpusLoader:
         min_chars: Articles shorter than this after cleaning are skipped (default 20).
         follow_links: Also read files that symbolic links lead to outside their corpus folder
             (default False: skipped with a warning; see :func:`scan_files`).
+        max_article_chars: Cleaned text beyond this is left out, with a warning (default
+            1,000,000; :data:`DEFAULT_MAX_ARTICLE_CHARS`).
     """
 
     def __init__(self, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, min_chars: int = 20,
-                 follow_links: bool = False) -> None:
+                 follow_links: bool = False, max_article_chars: int = DEFAULT_MAX_ARTICLE_CHARS) -> None:
         self.max_file_bytes = max_file_bytes
         self.min_chars = min_chars
         self.follow_links = follow_links
+        self.max_article_chars = max_article_chars
 
     def run(self, paths: list[Path], files: list[SourceFile] | None = None,
             issues: list[IngestIssue] | None = None) -> LoadResult:
@@ -255,6 +277,11 @@ class CorpusLoader:
         if len(cleaned.text) < self.min_chars:
             issues.append(IngestIssue(raw.path, "no article text left after cleaning; skipped"))
             return None
+        if len(cleaned.text) > self.max_article_chars:
+            n = len(cleaned.text)
+            cleaned.text = truncate_text(cleaned.text, self.max_article_chars)
+            issues.append(IngestIssue(raw.path, f"{n:,} characters of text; only the first {len(cleaned.text):,} "
+                                      "are indexed"))
         meta = merge_metadata(raw.meta, sidecar.get(raw.doc_id), cleaned.text, cleaned.date)
         return Article(
             doc_id=raw.doc_id,

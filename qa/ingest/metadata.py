@@ -37,19 +37,65 @@ def load_sidecar(root: Path, issues: list[IngestIssue]) -> dict[str, dict]:
 
 
 def normalize_date(value: str | None) -> str | None:
-    """``YYYY-MM-DD`` from ``2025/05/11``, ``2025-05-11T10:00Z``, ``May 11, 2025`` and the like."""
+    """The calendar date a metadata value names, as ``YYYY-MM-DD``; None when it names none.
+
+    Every format articles arrive with: JSONL ``2025/05/11``, ISO 8601 (``2025-05-11``,
+    ``2025-05-11T23:10:00-05:00``: the date as the publisher wrote it, not moved to UTC), RFC 2822
+    (``Sun, 11 May 2025 10:00:00 +0000``, RSS and e-mail), written dates (``May 11, 2025``,
+    ``11 May 2025``, ``Sept. 3, 2025``, also at the head of a dateline such as ``Aug. 28, 2025
+    Updated Aug. 29, 2025, 4:47 p.m. ET``: the first date, when the article was published), and
+    anything else dateparser reads as a whole day, month and year. Month-and-year alone, an
+    impossible day (``2025-02-30``) and relative words ("yesterday": relative to what?) are not dates.
+    """
     if not value:
         return None
     value = str(value).strip()
-    m = re.match(r"^((?:19|20)\d\d)[-/.](\d{1,2})[-/.](\d{1,2})", value)
-    if m:
-        import datetime as dt
+    if not value:
+        return None
+    import datetime as dt
 
+    m = re.match(r"^((?:19|20)\d\d)[-/.](\d{1,2})[-/.](\d{1,2})(?![\d])", value)
+    if m:
         try:
             return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
         except ValueError:
             return None
-    return find_date(value)
+    m = re.fullmatch(r"((?:19|20)\d\d)(\d\d)(\d\d)", value)  # 20250511 (compact ISO)
+    if m:
+        try:
+            return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
+        except ValueError:
+            return None
+    if not re.search(r"\d", value):
+        return None
+    found = find_date(value)  # written dates, and the day of an RFC 2822 stamp ("Sun, 11 May 2025 …")
+    if found is not None or len(value) > 64:
+        return found
+    if re.match(r"^(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s+\d{1,2}:\d\d", value):
+        from email.utils import parsedate_to_datetime
+
+        try:  # RFC 2822 the stdlib way (two-digit years and all)
+            return parsedate_to_datetime(value).date().isoformat()
+        except (TypeError, ValueError, IndexError):
+            pass
+    return _dateparser_day(value)
+
+
+def _dateparser_day(value: str) -> str | None:
+    """dateparser's reading of a short value, when it names a whole day, month and year (absolute
+    dates only: "3 days ago" in metadata says nothing about when the article appeared)."""
+    if not re.search(r"(?:19|20)\d\d", value):
+        return None
+    import dateparser
+
+    try:
+        when = dateparser.parse(value, languages=["en"], settings={
+            "STRICT_PARSING": True, "REQUIRE_PARTS": ["day", "month", "year"],
+            "PARSERS": ["timestamp", "custom-formats", "absolute-time"], "DATE_ORDER": "DMY"
+            if re.match(r"^\d{1,2}[./]\d{1,2}[./](?:19|20)\d\d$", value) else "MDY"})
+    except Exception:  # dateparser raises assorted errors on odd input
+        return None
+    return when.date().isoformat() if when is not None else None
 
 
 def headline(text: str) -> str | None:

@@ -1,12 +1,16 @@
 """``qa batch``: answer a file of questions, writing each record as soon as it is answered.
 
 Input: ``.txt`` (one question a line; blank lines skipped), ``.jsonl`` (objects with ``question``
-and optional ``id``) or ``.csv`` (a ``question`` column, optional ``id``). A bad line never stops
-the batch: it becomes a record with an ``error`` field.
+and optional ``id`` and ``as_of``) or ``.csv`` (a ``question`` column, optional ``id`` and ``as_of``
+columns). ``as_of`` (or ``date``) is the day the question is asked on (``YYYY-MM-DD``, or any whole
+date such as ``2026/01/08``): articles dated after it are not used and "this week" is read against
+it; a question without one takes ``qa batch --as-of``, else has no date bound. A bad line (or a
+bad date) never stops the batch: it becomes a record with an ``error`` field.
 """
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import sys
@@ -17,6 +21,7 @@ from pathlib import Path
 from qa.errors import QAError
 from qa.jsonlines import iter_json_lines
 from qa.pipeline import Question
+from qa.retrieve.timeframe import parse_as_of
 from qa.present.serialize import answer_to_dict
 from qa.textio import decode_lenient, split_records
 from qa.types import Answer
@@ -29,6 +34,17 @@ class BadLine:
     id: str
     raw: str
     error: str
+
+
+def _as_of(rec: dict, where: str) -> tuple[str | None, str | None]:
+    """``(as_of, error)`` from a record's ``as_of`` or ``date`` field (empty: no date)."""
+    raw = rec.get("as_of", rec.get("date"))
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None, None
+    try:
+        return parse_as_of(str(raw)), None
+    except ValueError as exc:
+        return None, f"{where}: {exc}"
 
 
 def read_questions(path: Path) -> Iterator[Question | BadLine]:
@@ -49,7 +65,11 @@ def read_questions(path: Path) -> Iterator[Question | BadLine]:
                 yield BadLine(str(rec.get("id", qid)) if isinstance(rec, dict) else qid, line[:200],
                               f"line {n}: no 'question' string")
                 continue
-            yield Question(text=rec["question"], id=str(rec.get("id", qid)))
+            as_of, err = _as_of(rec, f"line {n}")
+            if err:
+                yield BadLine(str(rec.get("id", qid)), line[:200], err)
+                continue
+            yield Question(text=rec["question"], id=str(rec.get("id", qid)), as_of=as_of)
     elif suffix == ".csv":
         reader = csv.DictReader(io.StringIO(raw))
         if not reader.fieldnames or "question" not in [f.strip().lower() for f in reader.fieldnames]:
@@ -61,7 +81,11 @@ def read_questions(path: Path) -> Iterator[Question | BadLine]:
             if q is None or not q.strip():
                 yield BadLine(qid, json.dumps(row)[:200], f"row {n}: empty question")
                 continue
-            yield Question(text=q, id=qid)
+            as_of, err = _as_of(row, f"row {n}")
+            if err:
+                yield BadLine(qid, json.dumps(row)[:200], err)
+                continue
+            yield Question(text=q, id=qid, as_of=as_of)
     else:
         for n, line in enumerate(split_records(raw), start=1):  # not splitlines(): U+2028, \x0c … stay
             if line.strip():
@@ -108,15 +132,19 @@ def _bad_record(bad: BadLine) -> dict:
 
 
 def run_batch(svc, file: Path, output: Path | None, fmt: str | None, k: int = 10, filters=None,
-              batch_size: int = 64, progress: bool = True) -> int:
+              batch_size: int = 64, progress: bool = True, as_of: str | None = None) -> int:
     """Answer every question in ``file``; returns the exit code: 0 once every record is written, even
-    when some records carry an ``error`` (they are counted on stderr), so one bad line never fails a run."""
+    when some records carry an ``error`` (they are counted on stderr), so one bad line never fails a run.
+
+    ``as_of`` (``YYYY-MM-DD``) is the date of the questions that give none of their own (default: none)."""
     from tqdm.auto import tqdm
 
     if fmt is None:
         fmt = output.suffix.lower().lstrip(".") if output is not None else "jsonl"
         fmt = fmt if fmt in {"jsonl", "csv", "md"} else "jsonl"
-    items = list(read_questions(Path(file)))
+    default_as_of = parse_as_of(as_of)
+    items = [q if isinstance(q, BadLine) or q.as_of or default_as_of is None
+             else dataclasses.replace(q, as_of=default_as_of) for q in read_questions(Path(file))]
     out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
     writer = _Writer(out, fmt)
     failed = 0

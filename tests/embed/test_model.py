@@ -45,18 +45,30 @@ def test_bfloat16_vectors_match_float32(float32_embedder, embedder):
 
 
 @pytest.mark.parametrize(("native", "expected"), [(True, Precision.BFLOAT16), (False, Precision.FLOAT32)])
-def test_auto_precision_follows_the_cpu(monkeypatch, native, expected):
+def test_auto_precision_follows_the_cpu_without_int8(monkeypatch, native, expected):
     from qa.embed import model as model_mod
 
     monkeypatch.setattr(model_mod, "native_bfloat16", lambda: native)
+    monkeypatch.setattr(model_mod.Embedder, "_int8_possible", lambda self: False)
     assert model_mod.Embedder(precision="auto").precision is expected
+    assert model_mod.Embedder(precision="int8").precision is expected  # falls back to torch
     assert model_mod.Embedder(precision="float32").precision is Precision.FLOAT32
+
+
+def test_int8_runs_on_onnxruntime_when_asked_and_auto_stays_on_torch():
+    from qa.embed.model import Embedder
+
+    assert Embedder(precision="auto").precision in (Precision.BFLOAT16, Precision.FLOAT32)
+    e = Embedder(precision="int8")
+    assert e.precision is Precision.INT8
+    assert e.engine["engine"] == "onnxruntime" and e.engine["precision"] == "int8"
+    assert Embedder(precision="bfloat16").engine == {"engine": "torch", "precision": "bfloat16", "batch_size": 32}
 
 
 def test_unknown_precision_lists_the_valid_ones():
     from qa.embed.model import Embedder
 
-    with pytest.raises(ValueError, match="unknown precision 'fp8'; valid: auto, float32, bfloat16"):
+    with pytest.raises(ValueError, match="unknown precision 'fp8'; valid: auto, float32, bfloat16, int8"):
         Embedder(precision="fp8")
 
 
@@ -85,7 +97,8 @@ def test_pooled_span_is_nearest_its_own_sentence(embedder):
     assert (np.argmax(pooled @ alone.T, axis=1) == np.arange(3)).all()
 
 
-def test_tokenizer_without_offsets_falls_back_to_encoding_each_span(embedder, monkeypatch):
+def test_tokenizer_without_offsets_falls_back_to_encoding_each_span(float32_embedder, monkeypatch):
+    embedder = float32_embedder  # the torch path: the int8 path always has the Rust tokenizer's offsets
     text = "OpenAI restructured. Microsoft owns about 27 percent."
     spans = [(0, 20), (21, len(text))]
     monkeypatch.setattr(type(embedder.model.tokenizer), "is_fast", property(lambda self: False))

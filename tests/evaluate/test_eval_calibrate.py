@@ -70,3 +70,33 @@ def test_write_calibration(tmp_path):
     write_calibration(path, 0.3, measured_on="eval/qa.jsonl", config="hybrid")
     on_disk = json.loads(path.read_text())
     assert on_disk["separate"]["abstain_threshold"] == 0.5 and on_disk["pooled"]["abstain_threshold"] == 0.3
+
+
+def _result_rows(prefix, rows, split=None):
+    out = []
+    for i, (answerable, support, correct) in enumerate(rows):
+        r = {"id": f"{prefix}{i}", "config": "hybrid", "answerable": answerable, "relaxed_support": support,
+             "relaxed_abstained": support is None, "relaxed_correct": correct}
+        if split:
+            r["split"] = split[i]
+        out.append(r)
+    out.append(dict(out[0], config="dense", relaxed_support=0.0))  # another config: left out
+    return out
+
+
+def test_pooled_sweep_over_two_dev_sets_keeps_one_split(tmp_path, capsys):
+    from qa.evaluate.calibrate import main, pooled_records
+
+    a = tmp_path / "a.jsonl"  # a set without splits: all of it is pooled
+    a.write_text("\n".join(json.dumps(r) for r in _result_rows("a", [(True, 0.9, True), (False, 0.2, False)])))
+    b = tmp_path / "b.jsonl"  # a set with tune/test halves: only the tune half is pooled
+    b.write_text("\n".join(json.dumps(r) for r in _result_rows(
+        "b", [(True, 0.6, True), (False, 0.4, False), (True, 0.1, True)], split=["tune", "tune", "test"])))
+    recs = pooled_records([a, b], "hybrid", "tune")
+    assert sorted(r["id"] for r in recs) == ["a0", "a1", "b0", "b1"]
+    best, table = sweep_threshold(recs)
+    assert 0.4 < best < 0.6 and score_threshold(recs, best)["accuracy"] == 1.0
+    # with the held-out half pooled too, a threshold that declines b2 (right, support 0.1) is no better
+    assert sweep_threshold(pooled_records([a, b], "hybrid"))[0] == best
+    assert main([str(a), str(b), "--split", "tune"]) == 0
+    assert f"best threshold: {best:.4f}" in capsys.readouterr().out

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from qa.errors import WriteError
 from qa.index import store as store_mod
 from qa.index.builder import IndexBuilder
 from qa.index.store import IndexStore
@@ -25,9 +26,11 @@ def test_interrupted_build_keeps_old_index(tmp_path, seeds_copy, embedder, monke
         monkeypatch.setattr(store_mod.LexicalIndex, "save", boom)
     else:
         monkeypatch.setattr(store_mod.os, "replace", boom)
-    with pytest.raises(RuntimeError, match="simulated crash"):
+    # one line saying so (exit 7), and the half-written build folder removed at once (issue 17, point 7)
+    with pytest.raises(WriteError, match="simulated crash.*previous index is intact"):
         IndexBuilder(embedder, progress=False).run([seeds_copy], ix)
     monkeypatch.undo()
+    assert sorted(p.name for p in ix.iterdir() if p.name.startswith("build-")) == [before.folder.name]
 
     after = IndexStore.open(ix)
     assert after.folder == before.folder

@@ -95,3 +95,49 @@ def test_update_that_embeds_nothing_does_not_resolve_the_precision(tmp_path, see
     report = IndexBuilder(NoPrecision(embedder), progress=False).run([seeds_copy], ix)
     assert report.removed and report.embedded_texts == 0
     assert IndexStore.open(ix).manifest["precision"] == before == embedder.precision.value
+
+
+def test_manifest_records_the_document_encoder_and_the_summary_the_rates(tmp_path, seeds_copy, embedder):
+    from qa.config import Precision
+    from qa.embed.docenc import DOC_FILE
+
+    ix = tmp_path / "ix"
+    rep = IndexBuilder(embedder, progress=False).run([seeds_copy], ix)
+    man = IndexStore.open(ix).manifest
+    assert man["precision"] == embedder.precision.value
+    assert man["document_encoder"]["precision"] == embedder.precision.value
+    if embedder.precision is Precision.INT8:
+        assert man["document_encoder"]["engine"] == "onnxruntime" and (ix / DOC_FILE).is_file()
+        assert man["document_encoder"]["workers"] >= 1
+    assert rep.embedded_chunks == rep.chunks > 0
+    assert "chunks/s" in rep.summary() and "articles/s" in rep.summary()
+    again = IndexBuilder(embedder, progress=False).run([seeds_copy], ix)
+    assert again.noop and IndexStore.open(ix).manifest["document_encoder"] == man["document_encoder"]
+
+
+def test_one_progress_bar_for_the_whole_build(tmp_path, seeds_copy, embedder, capsys):
+    IndexBuilder(embedder, progress=True).run([seeds_copy], tmp_path / "ix")
+    err = capsys.readouterr().err
+    assert "indexing" in err and "chunking" not in err and "embedding" not in err
+    assert "5/5" in err and "chunks/s" in err
+
+
+def test_int8_build_keeps_its_model_beside_the_index_and_updates_embed_only_the_new(tmp_path, seeds_copy):
+    from qa.embed.docenc import DOC_FILE
+    from qa.embed.model import Embedder
+    from qa.embed.recording import RecordingEmbedder
+
+    emb = RecordingEmbedder(Embedder(precision="int8"))
+    ix = tmp_path / "ix"
+    try:
+        first = IndexBuilder(emb, progress=False).run([seeds_copy], ix)
+        man = IndexStore.open(ix).manifest
+        assert man["precision"] == "int8" and man["document_encoder"]["engine"] == "onnxruntime"
+        assert (ix / DOC_FILE).is_file() and "onnxruntime int8" in first.summary()
+        (seeds_copy / "new_article.txt").write_text(NEW)
+        emb.encoded.clear()
+        rep = IndexBuilder(emb, progress=False).run([seeds_copy], ix)
+        assert rep.added == ["new_article"] and rep.embedded_chunks == len(emb.encoded) > 0
+        assert all("Microsoft" not in t for t in emb.encoded)
+    finally:
+        emb.close()

@@ -219,7 +219,11 @@ class FakeEmbedder:
         return SpanEncoding(self.encode(texts), self.encode([""] * n), np.ones(n, dtype=np.int64))
 
 
-def test_big_but_allowed_article_is_indexed_whole(tmp_path, embedder):
+def test_huge_article_is_capped_at_a_boundary_with_a_warning(tmp_path, embedder):
+    """A 2 MB article: the first ~1,000,000 characters (cut at a line or space) are indexed, every
+    word of them in some chunk, and the warning says how much was left out (issue 17, point 2)."""
+    from qa.ingest.corpus import DEFAULT_MAX_ARTICLE_CHARS
+
     rng = random.Random(1)
     words = "council budget harbour strike talks minister vote river bridge school teachers market energy".split()
     paras, size = [], 0
@@ -230,17 +234,20 @@ def test_big_but_allowed_article_is_indexed_whole(tmp_path, embedder):
         size += len(p) + 2
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    (corpus / "big.txt").write_text("\n\n".join(paras), encoding="utf-8")
+    full = "\n\n".join(paras)
+    (corpus / "big.txt").write_text(full, encoding="utf-8")
     report = IndexBuilder(FakeEmbedder(embedder), progress=False, query_encoder=False).run([corpus], tmp_path / "ix")
-    assert report.articles == 1 and report.chunks > 1000
+    assert report.articles == 1 and 1000 < report.chunks <= 2500
+    assert any("only the first" in str(i) and "big" in i.path for i in report.issues), report.issues
     store = IndexStore.open(tmp_path / "ix")
     text = store.article("big").text
-    assert len(text) > 2 * 2**20 - 100
+    assert DEFAULT_MAX_ARTICLE_CHARS // 2 < len(text) <= DEFAULT_MAX_ARTICLE_CHARS
+    assert full.startswith(text) and full[len(text)] in "\n "  # cut between words, never inside one
     covered = np.zeros(len(text), dtype=bool)
     for row in range(len(store.data.chunk_ids)):
         s, e = store.data.chunk_span[row]
         covered[s:e] = True
-    assert all(c.isspace() for c in np.asarray(list(text))[~covered])  # every word is in some chunk
+    assert all(c.isspace() for c in np.asarray(list(text))[~covered])  # every kept word is in some chunk
 
 
 def _bad_corpus(root: Path) -> list[str]:

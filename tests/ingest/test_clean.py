@@ -71,3 +71,13 @@ def test_dateline_line_sets_date_and_is_dropped():
     res = clean_text("Big headline\n\nWord on the StreetSunday, May 11, 2025 10:07 pm ET\n\nThe story begins here and goes on.")
     assert res.date == "2025-05-11"
     assert "10:07" not in res.text
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Jan. 5, 2025", "2025-01-05"), ("Sept. 9, 2025", "2025-09-09"), ("Sep 9, 2025", "2025-09-09"),
+    ("Oct. 14, 2025", "2025-10-14"), ("November 2, 2025", "2025-11-02"), ("Dec 3, 2025", "2025-12-03"),
+    ("3 December 2025", "2025-12-03"),
+])
+def test_find_date_reads_every_month(text, expected):
+    """Every month name maps to its own number ("sept" must not shift October onwards)."""
+    assert find_date(f"WASHINGTON, {text} — Officials said") == expected

@@ -90,3 +90,20 @@ def test_serve_and_batch_make_no_network_attempt(netns, tmp_path, seeds_index):
     # ... and nothing tried to leave the machine
     assert rep["dns"] == [], summary
     assert rep["connections"] == [], summary
+
+
+def test_harness_sees_a_lookup_and_a_connection(netns, tmp_path):
+    """The check above can fail: a process that looks a name up and connects out is logged.
+
+    (Without ``qa.offline``'s ``ORT_DISABLE_TELEMETRY=1``, the test above logs onnxruntime's lookups
+    of mobile.events.data.microsoft.com and connections to port 443 from about 10 s after start.)
+    """
+    code = ("import socket; a = socket.getaddrinfo('telemetry.example.com', 443)[0][4][0]; "
+            "socket.create_connection((a, 443), timeout=5).close()")
+    report = tmp_path / "report.json"
+    subprocess.run(["unshare", "-n", "-m", sys.executable, str(HARNESS), str(report),
+                    "--run", f"{sys.executable} -c \"{code}\"", "--timeout", "60"], check=True, timeout=120)
+    rep = json.loads(report.read_text())
+    assert rep["commands"][0]["rc"] == 0, rep["commands"][0]["output"]
+    assert any(d["name"] == "telemetry.example.com" for d in rep["dns"]), rep
+    assert any(c["to"].endswith(":443") for c in rep["connections"]), rep

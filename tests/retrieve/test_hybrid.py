@@ -102,3 +102,58 @@ def test_bm25_cut_keeps_ties_in_row_order(depth, expected):
     assert ids == expected and all(by_id[i] == scores[i] for i in ids)
     ids, _, _ = HybridRetriever(store, embedder=None)._bm25("q", np.array([2, 3, 5]), depth)
     assert ids == [3, 2, 5][:depth]
+
+
+def test_small_share_filters_are_scored_exactly_not_through_a_starved_hnsw():
+    """Why a hand-made 10-day --from/--to window lost answers on news-realtimeqa (68k chunks, HNSW):
+    an HNSW graph searched with a selector admitting ~1% of rows returns only a few of them. The
+    retriever scores such a set exactly, so the window's best passages are all found."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from qa.index.dense import DenseKind, build_dense, search_dense
+
+    rng = np.random.default_rng(7)
+    n, dim = 6000, 32
+    centres = rng.normal(size=(60, dim)).astype(np.float32)
+    x = centres[rng.integers(0, 60, n)] + 0.5 * rng.normal(size=(n, dim)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    hnsw = build_dense(x, DenseKind.HNSW)
+    store = SimpleNamespace(articles=[], data=SimpleNamespace(chunk_vectors=x, dense=hnsw))
+    r = HybridRetriever(store, embedder=None)
+    allowed = np.sort(rng.choice(n, 60, replace=False))  # 1% of the rows
+    q = x[int(allowed[0])] + 0.2 * rng.normal(size=dim).astype(np.float32)
+    q /= np.linalg.norm(q)
+    exact = [int(i) for i in allowed[np.argsort(-(x[allowed] @ q))][:50]]
+    ids, _ = r._dense(q, 50, allowed)
+    assert ids == exact
+    starved, _ = search_dense(hnsw, q, 50, allowed)
+    assert len(starved) < 50  # FAISS alone: the failure the exact path avoids
+
+
+def test_keep_undated_lets_undated_articles_through_a_date_range(service):
+    r: HybridRetriever = service.retriever
+    dated_only = {p.doc_id for p in r.run("Microsoft OpenAI", k=30,
+                                          filters=Filters(date_from="2025-01-01", date_to="2025-12-31")).passages}
+    with_undated = {p.doc_id for p in r.run("Microsoft OpenAI", k=30, filters=Filters(
+        date_from="2025-01-01", date_to="2025-12-31", keep_undated=True)).passages}
+    undated = {a.doc_id for a in service.store.articles if not a.date}
+    assert not dated_only & undated and with_undated & undated
+
+
+def test_as_of_filter_drops_later_articles(service):
+    res = service.retriever.run("Microsoft OpenAI partnership", k=30, filters=Filters(as_of="2025-05-11"))
+    assert res.passages and all(not p.date or p.date <= "2025-05-11" for p in res.passages)
+    assert any(p.date == "2025-05-11" for p in res.passages)
+
+
+def test_time_window_is_preferred_not_a_wall(service):
+    from qa.retrieve.timeframe import find_timeframe
+
+    frame = find_timeframe("What did Microsoft and OpenAI agree this week?", "2025-08-08")
+    res = service.retriever.run("What did Microsoft and OpenAI agree?", k=40, prefer=frame,
+                                filters=Filters(as_of="2025-08-08"))
+    assert res.frame is not None and res.frame.contains("2025-08-06")
+    assert res.passages[0].date == "2025-08-06"
+    assert any(p.date != "2025-08-06" for p in res.passages)  # outside the window still retrieved
