@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from qa.types import Article, Citation
 
@@ -32,20 +33,63 @@ def human_date(iso: str | None) -> str | None:
     return f"{d.day} {d.strftime('%B')} {d.year}"
 
 
+#: Words that end the name of a news outlet ("Financial Times", "Bloomberg Technology", "Reuters").
+_OUTLET_HEAD = (r"(?:Times|Post|Journal|News|Herald|Tribune|Guardian|Telegraph|Gazette|Chronicle|Economist|"
+                r"Observer|Independent|Standard|Mail|Express|Reuters|Bloomberg|Press|Insider|Wire|Magazine|"
+                r"Technology|TechCrunch|Verge|Wired|Axios|Politico|CNBC|CNN|BBC|NPR|AFP|AP)")
+_OUTLET_NAME = rf"(?:The\s)?(?:[A-Z][\w&'.-]*\s){{0,3}}{_OUTLET_HEAD}"
+#: The text names its outlet: "Financial Times reported", "according to Bloomberg", "(Reuters) -".
+_OUTLET_IN_TEXT = re.compile(
+    rf"\b(?P<a>{_OUTLET_NAME})\s(?:first\s|has\s|had\s)?(?:reported|reports)\b"
+    rf"|\baccording\sto\s(?:a\sreport\s(?:by|in)\s)?(?:the\s)?(?P<b>{_OUTLET_NAME})\b"
+    rf"|\((?P<c>{_OUTLET_NAME})\)\s[-–—]"
+    rf"|^(?P<d>{_OUTLET_NAME})$", re.MULTILINE)
+#: File types that hold one article, so the file's name can stand for its title.
+_ONE_ARTICLE_FILES = frozenset({".txt", ".md", ".html", ".htm"})
+#: How much of an article is searched for an outlet name (bounded work per answer).
+OUTLET_SCAN_CHARS = 5_000
+
+
+def outlet_in_text(text: str) -> str | None:
+    """The outlet an article's own text names ("Financial Times reported …", "(Reuters) -", a
+    "Bloomberg Technology" line), searched in its first :data:`OUTLET_SCAN_CHARS` characters, or None."""
+    m = _OUTLET_IN_TEXT.search(text[:OUTLET_SCAN_CHARS])
+    if not m:
+        return None
+    name = " ".join(next(g for g in m.groups() if g).split())
+    return name[4:] if name.startswith("The ") else name
+
+
+def _title_is_opening_words(article: Article) -> bool:
+    """Whether the title was only cut from the text's first words (no headline, no metadata)."""
+    head = " ".join(article.title.rstrip("…").split())
+    return bool(head) and " ".join(article.text[:len(head) + 200].split()).startswith(head)
+
+
 def who(article: Article, max_words: int = 8) -> str:
-    """The outlet, or the article's title (cut to ``max_words``) in quotes when the outlet is unknown."""
+    """Who a claim is attributed to: the outlet; else an outlet the text names; else the title in
+    quotes (the file's name when the title is only the article's opening words), cut to ``max_words``."""
     if article.source:
         return safe(article.source)
-    words = article.title.rstrip("…").split()
-    title = " ".join(words[:max_words]) + ("…" if len(words) > max_words or article.title.endswith("…") else "")
+    named = outlet_in_text(article.text)
+    if named:
+        return safe(named)
+    title = article.title
+    if _title_is_opening_words(article) and article.path and Path(article.path).suffix.lower() in _ONE_ARTICLE_FILES:
+        stem = re.sub(r"[_\-.]+", " ", Path(article.path).stem).strip()
+        title = stem or title
+    words = title.rstrip("…").split()
+    title = " ".join(words[:max_words]) + ("…" if len(words) > max_words or title.endswith("…") else "")
     return f"“{safe(title)}”"
 
 
 def attribution(article: Article) -> str:
-    """"As of 12 May 2025, AInvest reports" / "heise reports" / "“Title” reports"."""
+    """"As of 12 May 2025, AInvest reports" / "heise reports" / "In an undated article, “Title” reports".
+
+    An article without a date says so rather than have a date supplied for it."""
     when = human_date(article.date)
     subject = who(article)
-    return f"As of {when}, {subject} reports" if when else f"{subject} reports"
+    return f"As of {when}, {subject} reports" if when else f"In an undated article, {subject} reports"
 
 
 @dataclass
