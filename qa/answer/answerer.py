@@ -19,6 +19,7 @@ import numpy as np
 
 from qa.answer import compose, conflicts, timeline
 from qa.answer.extract import (
+    MAX_SENTENCE_CHARS,
     Phrase,
     find_amounts,
     find_dates,
@@ -251,13 +252,15 @@ class Answerer:
         # A several-word name is one thing: "Altman" in a sentence mentions the "Sam Altman" asked about.
         names = [[w.lower() for w in m.group(0).split()] for m in _MULTI_NAME.finditer(query)]
         for c in cands:
-            sent_stems = {lexical.stem(w) for w in _terms(c.text)}
+            # The extractors' bound holds here too: a sentence of 250 KB must not be stemmed whole.
+            text = c.text[:MAX_SENTENCE_CHARS]
+            sent_stems = {lexical.stem(w) for w in _terms(text)}
             hit = {t for t in terms if stems[t] in sent_stems}
             for name in names:
                 if any(w in hit for w in name):
                     hit.update(w for w in name if w in idf)
             c.lex = sum(idf[t] for t in hit) / total
-            if says and _REPORTED.search(c.text):  # "What did X say …?" is answered by "X has stated …"
+            if says and _REPORTED.search(text):  # "What did X say …?" is answered by "X has stated …"
                 c.lex = min(1.0, c.lex + 0.15)
             c.phrase = self._phrase(c, qa_, focus, reader) if qa_.type in _TYPED else None
             c.near = c.phrase is not None and focus.near(c.phrase, c.text)

@@ -145,3 +145,4 @@ def main() -> None:  # pragma: no cover - a figure printer, not a test
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
