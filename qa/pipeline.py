@@ -290,10 +290,8 @@ def say_window(ans: Answer, asked: TimeFrame, used: TimeFrame | None, store: Ind
     article lies inside it.
     """
     frame = used or asked
-    if asked.implicit:  # the question named no time: recent reports were favoured, nothing is claimed
-        if used is not None:
-            ans.notes.append(f"time: no time named; articles {used.label()} were favoured a little")
-        return
+    if asked.implicit:  # the question named no time: recent reports were favoured a little, which is
+        return          # ranking, not a window the reader asked for, so nothing is said or claimed
     ans.time_window = {**frame.to_dict(), "asked": asked.to_dict()["label"], "found": used is not None}
     if used is None:
         ans.notes.append(f"time: nothing {asked.label()} speaks to the question; all articles up to "

@@ -162,3 +162,11 @@ def test_dated_question_without_time_words_claims_no_window(service):
     assert ans.time_window is None
     assert not ans.answer.startswith(("In the week", "On ", "Nothing "))
     assert all(not p.date or p.date <= "2025-08-08" for p in ans.passages)
+
+
+def test_a_dated_question_naming_no_time_carries_no_time_note(service):
+    # the implicit recency preference is ranking detail, not something the reader asked about:
+    # the page shows every note, so it must not say "no time named; … favoured a little"
+    ans = service.ask("How much has Microsoft invested in OpenAI?", as_of="2025-08-08")
+    assert ans.time_window is None
+    assert not [n for n in ans.notes if n.startswith("time:")]

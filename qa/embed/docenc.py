@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.embed.onnx import ONNX_FILE, EncoderSpec, _read_spec, export_query_encoder
+from qa.embed.onnx import ONNX_FILE, EncoderSpec, _read_spec, _sha256, export_query_encoder
 from qa.embed.pooling import SpanEncoding, pool_spans, unit_rows
 
 DOC_FILE = "doc_encoder.int8.onnx"
@@ -102,14 +102,28 @@ def ensure_document_encoder(index_dir: Path, embedder) -> Path | None:
     meta = _read_json(index_dir / DOC_META)
     target = index_dir / DOC_FILE
     wanted = json.loads(json.dumps(dataclasses.asdict(spec)))  # as stored: tuples read back as lists
-    if target.is_file() and meta.get("spec") == wanted and meta.get("quantization") == QUANTIZATION:
+    if (target.is_file() and meta.get("spec") == wanted and meta.get("quantization") == QUANTIZATION
+            and _file_matches(target, meta.get("file"))):
         return target
+    # The record goes first, without a checksum: a kill before it is rewritten below leaves a file
+    # that does not verify (and is quantised again), never an old checksum vouching for a new file.
+    (index_dir / DOC_META).unlink(missing_ok=True)
     quantize_document_encoder(index_dir / ONNX_FILE, target, Path(embedder.path))
     tmp = index_dir / f".{DOC_META}.{uuid.uuid4().hex[:8]}.tmp"
-    tmp.write_text(json.dumps({"spec": dataclasses.asdict(spec), "quantization": QUANTIZATION}, indent=1),
+    tmp.write_text(json.dumps({"spec": dataclasses.asdict(spec), "quantization": QUANTIZATION,
+                               "file": {"bytes": target.stat().st_size, "sha256": _sha256(target)}}, indent=1),
                    encoding="utf-8")
     os.replace(tmp, index_dir / DOC_META)
     return target
+
+
+def _file_matches(path: Path, rec) -> bool:
+    """Whether ``path`` has the size and SHA-256 recorded in ``rec`` (none recorded: it does not)."""
+    try:
+        return (isinstance(rec, dict) and path.stat().st_size == rec.get("bytes")
+                and _sha256(path) == rec.get("sha256"))
+    except OSError:
+        return False
 
 
 @dataclasses.dataclass(frozen=True)
