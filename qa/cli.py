@@ -33,6 +33,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", default=Precision.AUTO.value, choices=[p.value for p in Precision],
                    help="number format the model computes in (default: auto, which is bfloat16 on a CPU "
                         "with native bfloat16 and float32 elsewhere)")
+    p.add_argument("--store", default=None, metavar="URI",
+                   help="where passages are searched: milvus-lite:PATH (an embedded Milvus file) or "
+                        "milvus://HOST:PORT (a Milvus server); default: $QA_STORE, else store = \"...\" in "
+                        "./qa.toml ($QA_CONFIG), else FAISS + BM25 inside the index folder")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or warnings")
 
 
@@ -74,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: such links are skipped with a warning)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="parallel embedding workers (default: every core of this machine)")
+    p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="embed with Ray Data: on a local Ray instance (loopback only) or on the Ray cluster at "
+                        "ADDRESS (HOST:PORT); --workers sets the model actors (default: every CPU). "
+                        "Needs `pip install 'ray[data]'`")
     p.add_argument("--verbose", action="store_true", help="list every ingestion warning")
 
     p = add("ask", "answer one question")
@@ -116,7 +124,7 @@ def _service(args, build: bool = True):
     from qa.pipeline import QAService
 
     return QAService(index_dir=args.index_dir, corpus=args.corpus, model=args.model, precision=args.precision,
-                     progress=not args.quiet, build=build, mode=getattr(args, "mode", "hybrid"))
+                     progress=not args.quiet, build=build, mode=getattr(args, "mode", "hybrid"), store=args.store)
 
 
 def _make_filters(args):
@@ -136,19 +144,28 @@ def _print_issues(issues, quiet: bool, verbose: bool = False, limit: int = 10) -
 
 
 def cmd_index(args) -> int:
-    from qa.config import ChunkParams
+    from qa.config import ChunkParams, resolve_store
     from qa.embed.model import Embedder
     from qa.index.builder import IndexBuilder
 
     defaults = ChunkParams()
     params = ChunkParams(chunk_tokens=args.chunk_tokens or defaults.chunk_tokens,
                          overlap_tokens=args.overlap_tokens if args.overlap_tokens is not None else defaults.overlap_tokens)
-    builder = IndexBuilder(Embedder(args.model, precision=args.precision, workers=args.workers), params, max_file_bytes=int(args.max_file_mb * 2**20),
+    embedder = Embedder(args.model, precision=args.precision, workers=args.workers)
+    if args.ray is not None:
+        from qa.embed.ray import RayEmbedder
+
+        embedder = RayEmbedder(embedder, args.ray, workers=args.workers)
+    builder = IndexBuilder(embedder, params, max_file_bytes=int(args.max_file_mb * 2**20),
                            progress=not args.quiet, sentence_vectors=args.sentence_vectors,
-                           follow_links=args.follow_links)
+                           follow_links=args.follow_links, store=resolve_store(args.store))
     up = args.index_dir / "uploads"
     corpus = list(args.corpus) + ([up] if up.is_dir() and any(up.iterdir()) else [])
-    report = builder.run(corpus, args.index_dir, rebuild=args.rebuild)
+    try:
+        report = builder.run(corpus, args.index_dir, rebuild=args.rebuild)
+    finally:
+        if args.ray is not None:
+            embedder.close()  # the local Ray instance started for this build
     _print_issues(report.issues, args.quiet, args.verbose)
     print(report.summary())
     return 0
@@ -262,6 +279,8 @@ def cmd_serve(args) -> int:
 def cmd_eval(args) -> int:
     from qa.evaluate.cli import run_eval
 
+    if args.store:  # the evaluator opens its own QAService, which reads the store from here
+        os.environ["QA_STORE"] = args.store
     return run_eval(args)
 
 

@@ -90,3 +90,65 @@ class Precision(Choice):
     FLOAT32 = "float32"
     BFLOAT16 = "bfloat16"
     INT8 = "int8"
+
+
+#: Environment variable naming the search store (see :func:`resolve_store`).
+STORE_ENV = "QA_STORE"
+#: Environment variable naming the config file (default: ``qa.toml`` in the working folder).
+CONFIG_ENV = "QA_CONFIG"
+CONFIG_FILE = Path("qa.toml")
+
+
+@dataclass(frozen=True)
+class StoreURI:
+    """Where passages are searched.
+
+    ``faiss`` (default): FAISS + bm25s inside the index folder. ``milvus-lite:PATH``: an embedded
+    Milvus file (``PATH``, e.g. ``index/milvus.db``). ``milvus://HOST:PORT``: a Milvus server.
+    """
+
+    kind: str  # "faiss", "milvus-lite" or "milvus"
+    target: str = ""
+
+    @classmethod
+    def parse(cls, value: str | None) -> "StoreURI":
+        text = (value or "").strip()
+        if not text or text.lower() in ("faiss", "folder", "default"):
+            return cls("faiss")
+        if text.startswith("milvus-lite:"):
+            path = text[len("milvus-lite:"):]
+            if not path:
+                raise ValueError("--store milvus-lite:PATH needs a file path, e.g. milvus-lite:index/milvus.db")
+            return cls("milvus-lite", path)
+        m = re.fullmatch(r"milvus://([^:/\s]+):(\d{1,5})/?", text)
+        if m:
+            return cls("milvus", f"{m.group(1)}:{m.group(2)}")
+        raise ValueError(f"unknown store {text!r}; valid: faiss (default), milvus-lite:PATH, milvus://HOST:PORT")
+
+    def __str__(self) -> str:
+        return {"faiss": "faiss", "milvus-lite": f"milvus-lite:{self.target}"}.get(self.kind, f"milvus://{self.target}")
+
+
+def resolve_store(value: str | None = None) -> StoreURI:
+    """The store to use: ``value`` (``--store``), else ``$QA_STORE``, else ``store = "..."`` in the
+    config file (``$QA_CONFIG``, default ``./qa.toml``), else the FAISS folder.
+
+    The config file is read only when nothing more specific is set, so a broken one never gets in
+    the way of an explicit ``--store``.
+    """
+    import os
+
+    for candidate in (value, os.environ.get(STORE_ENV)):
+        if candidate:
+            return StoreURI.parse(candidate)
+    path = Path(os.environ.get(CONFIG_ENV) or CONFIG_FILE)
+    if path.is_file():
+        import tomllib
+
+        try:
+            conf = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ValueError(f"cannot read the config file {path}: {exc}") from None
+        if conf.get("store"):
+            return StoreURI.parse(str(conf["store"]))
+    return StoreURI("faiss")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from qa.answer.answerer import AnswerConfig, Answerer
 from qa.answer.question import Turn, resolve_followup
-from qa.config import DEFAULT_CORPUS, DEFAULT_INDEX_DIR, ChunkParams, Precision, SentenceVectors
+from qa.config import DEFAULT_CORPUS, DEFAULT_INDEX_DIR, ChunkParams, Precision, SentenceVectors, StoreURI, resolve_store
 from qa.embed.model import Embedder
 from qa.embed.onnx import ensure_query_encoder
 from qa.errors import IndexError_
@@ -107,14 +107,17 @@ class QAService:
         embedder: An already loaded :class:`~qa.embed.model.Embedder` to share (default: load ``model``).
         precision: The model's number format when ``embedder`` is not given: ``auto`` (default),
             ``float32`` or ``bfloat16`` (see :class:`~qa.config.Precision`).
+        store: Where passages are searched: ``milvus-lite:PATH``, ``milvus://HOST:PORT``, or None
+            for ``$QA_STORE`` / the config file / the index folder's FAISS (:func:`~qa.config.resolve_store`).
     """
 
     def __init__(self, index_dir: Path | str = DEFAULT_INDEX_DIR, corpus: Iterable[Path | str] = (DEFAULT_CORPUS,),
                  model: str | Path | None = None, progress: bool = True, build: bool = True,
                  mode: RetrievalMode | str = RetrievalMode.HYBRID, answer_config: AnswerConfig | None = None,
                  chunk_params: ChunkParams | None = None, embedder: Embedder | None = None,
-                 precision: Precision | str = Precision.AUTO) -> None:
+                 precision: Precision | str = Precision.AUTO, store: StoreURI | str | None = None) -> None:
         self.index_dir = Path(index_dir)
+        self.store_uri = store if isinstance(store, StoreURI) else resolve_store(store)
         self.corpus = [Path(p) for p in corpus]
         self.progress = progress
         self.chunk_params = chunk_params
@@ -142,7 +145,7 @@ class QAService:
         settings = manifest.get("settings", {})
         return IndexBuilder(self.embedder, self.chunk_params, progress=self.progress,
                             sentence_vectors=settings.get("sentence_vectors", SentenceVectors.POOLED),
-                            follow_links=bool(manifest.get("follow_links", False)))
+                            follow_links=bool(manifest.get("follow_links", False)), store=self.store_uri)
 
     def corpus_paths(self) -> list[Path]:
         """The corpus plus the articles uploaded through the UI."""
@@ -151,8 +154,20 @@ class QAService:
 
     def _load(self) -> None:
         self.store = IndexStore.open(self.index_dir)
-        self.retriever = HybridRetriever(self.store, self.embedder, mode=self.mode)
+        backend = None
+        if self.store_uri.kind != "faiss":
+            from qa.index.milvus import open_backend
+
+            lexical = self.store.data.lexical
+            backend = open_backend(self.store_uri, self.store, terms_of=lambda q: " ".join(lexical.tokenize(q)))
+        self.retriever = HybridRetriever(self.store, self.embedder, mode=self.mode, backend=backend)
         self.answerer = Answerer(self.store, self.answer_config)
+
+    def reload(self) -> None:
+        """Re-open the index from disk, keeping the loaded model: for callers that build the index
+        beside the service (the chat page builds in the background and only swaps the new index in
+        under its lock), where :meth:`update` would build again."""
+        self._load()
 
     def update(self, rebuild: bool = False) -> BuildReport:
         """Bring the index up to date with the corpus (incrementally) and reload it."""
@@ -240,6 +255,7 @@ class QAService:
         # The answerer sees the cleaned, length-capped question (it may quote it); the record keeps the original.
         ans = self.answerer.run(clean_question(text), res.passages, qvec, qid=q.id, query=query)
         ans.question = text
+        ans.notes.extend(n for n in res.notes if n not in ans.notes)
         t_ans = (time.perf_counter() - t) * 1000
         if len(" ".join(text.split())) > MAX_QUESTION_CHARS:
             ans.notes.append(f"the question is {len(text):,} characters long; only its first "

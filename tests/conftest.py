@@ -15,6 +15,34 @@ REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
 SHARED_DATA = REPO.parent / "shared" / "data"
 
+#: ``QA_START_MILVUS=1`` (set by ``.ci/run``): the session starts the registry's Milvus standalone
+#: server on 127.0.0.1 with ``.ci/milvus`` (before collection, since the store tests are parametrised
+#: on it) and stops it at the end, so the store tests also run against a real server.
+START_MILVUS_ENV = "QA_START_MILVUS"
+_MILVUS_PORT = "19530"
+
+
+def pytest_configure(config) -> None:
+    if os.environ.get(START_MILVUS_ENV) != "1" or os.environ.get("QA_MILVUS_URI"):
+        return
+    import subprocess
+
+    env = {**os.environ, "QA_MILVUS_PORT": _MILVUS_PORT}
+    run = subprocess.run(["bash", str(REPO / ".ci" / "milvus"), "start"], env=env, capture_output=True, text=True)
+    if run.returncode != 0:
+        raise pytest.UsageError(f"{START_MILVUS_ENV}=1 but the Milvus server did not start: {run.stderr.strip()}")
+    print(run.stdout.strip())
+    os.environ["QA_MILVUS_URI"] = f"milvus://127.0.0.1:{_MILVUS_PORT}"
+    config._qa_started_milvus = True
+
+
+def pytest_unconfigure(config) -> None:
+    if getattr(config, "_qa_started_milvus", False):
+        import subprocess
+
+        subprocess.run(["bash", str(REPO / ".ci" / "milvus"), "stop"], env={**os.environ, "QA_MILVUS_PORT": _MILVUS_PORT},
+                       capture_output=True)
+
 
 @pytest.fixture(scope="session")
 def embedder():

@@ -199,6 +199,13 @@ class Embedder:
         with the torch model again when None."""
         self._query_encoder = encoder
 
+    @property
+    def has_query_encoder(self) -> bool:
+        """Whether questions are embedded by the ONNX query encoder (a tokenizer of its own, safe to
+        use from several threads at once) rather than by the torch model, whose tokenizer index
+        builds share."""
+        return self._query_encoder is not None
+
     def encode_query(self, text: str) -> np.ndarray:
         """One question's ``(dim,)`` unit vector: through the ONNX query encoder when one is in use
         (no torch needed), else through the model."""

@@ -43,7 +43,8 @@ def run_beir(args) -> int:
     if not args.quiet:
         print(f"indexing {beir.corpus} into {index_dir} (reused and updated incrementally on later runs)",
               file=sys.stderr)
-    svc = QAService(index_dir=index_dir, corpus=[beir.corpus], model=args.model, precision=args.precision, progress=not args.quiet)
+    svc = QAService(index_dir=index_dir, corpus=[beir.corpus], model=args.model, precision=args.precision, progress=not args.quiet,
+                    store=getattr(args, "store", None))
     if svc.last_build is None:
         svc.update()  # pick up a changed corpus; embeds nothing when unchanged
     result = BeirEvaluator(svc, args.configs, progress=_progress(args.quiet, "BEIR queries")).run(beir)
@@ -85,7 +86,8 @@ def run_eval(args) -> int:
                   + (f"; its splits: {', '.join(known)}" if known else "; its items have no 'split' field"),
                   file=sys.stderr)
             return 2
-    svc = QAService(index_dir=args.index_dir, corpus=args.corpus, model=args.model, precision=args.precision, progress=not args.quiet)
+    svc = QAService(index_dir=args.index_dir, corpus=args.corpus, model=args.model, precision=args.precision, progress=not args.quiet,
+                    store=getattr(args, "store", None))
 
     def text_of(doc_id: str) -> str:
         return svc.store.article(doc_id).text

@@ -20,7 +20,7 @@ import numpy as np
 from qa import __version__
 from qa.chunk.sentences import split_sentences
 from qa.chunk.splitter import TokenChunker
-from qa.config import ANN_THRESHOLD, PIPELINE_VERSION, ChunkParams, SentenceVectors
+from qa.config import ANN_THRESHOLD, PIPELINE_VERSION, ChunkParams, SentenceVectors, StoreURI
 from qa.embed.model import Embedder
 from qa.embed.onnx import export_query_encoder
 from qa.embed.pooling import SpanEncoding, sentence_vectors
@@ -55,6 +55,8 @@ class BuildReport:
     timings: dict[str, float] = field(default_factory=dict)
     embedded_chunks: int = 0
     engine: dict = field(default_factory=dict)
+    #: The search store written besides the folder (``""``: the folder's own FAISS + bm25s).
+    store: str = ""
 
     def rates(self) -> dict[str, float]:
         """Build throughput: articles/s and embedded chunks/s over the whole build."""
@@ -76,7 +78,7 @@ class BuildReport:
                 f"{self.index_dir} in {self.seconds:.1f}s ({r['articles_per_s']:.1f} articles/s, "
                 f"{r['chunks_per_s']:.1f} chunks/s): {len(self.added)} added, {len(self.changed)} changed, "
                 f"{len(self.removed)} removed, {self.unchanged} unchanged; embedded {self.embedded_texts} texts"
-                f"{how}; dense index: {self.dense_kind}")
+                f"{how}; dense index: {self.dense_kind}" + (f"; store: {self.store}" if self.store else ""))
 
 
 def _version(pkg: str) -> str | None:
@@ -114,14 +116,19 @@ class IndexBuilder:
             (default True; :mod:`qa.embed.onnx`).
         follow_links: Read files that symbolic links lead to outside their corpus folder (default
             False: skipped with a warning; :func:`~qa.ingest.corpus.scan_files`).
+        store: Where passages are searched (:class:`~qa.config.StoreURI`, default the FAISS
+            folder). A Milvus store is brought in step (:func:`qa.index.milvus.sync`) before the
+            folder's new build goes live; the folder keeps the article, chunk and sentence tables.
     """
 
     def __init__(self, embedder: Embedder, params: ChunkParams | None = None,
                  max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, progress: bool = True,
                  ann_threshold: int = ANN_THRESHOLD,
                  sentence_vectors: SentenceVectors | str = SentenceVectors.POOLED,
-                 query_encoder: bool = True, follow_links: bool = False) -> None:
+                 query_encoder: bool = True, follow_links: bool = False,
+                 store: StoreURI | str | None = None) -> None:
         self.embedder = embedder
+        self.store = store if isinstance(store, StoreURI) else StoreURI.parse(store)
         self.follow_links = follow_links
         self.query_encoder = query_encoder
         self.sentence_vectors = SentenceVectors.parse(sentence_vectors)
@@ -152,12 +159,22 @@ class IndexBuilder:
             issues: list[IngestIssue] = []
             files = scan_files([Path(p) for p in corpus], issues, self.max_file_bytes, self.follow_links)
             settings = self._settings()
+            # The default store adds nothing, so FAISS indexes built before stores existed stay up to date.
+            where = "" if self.store.kind == "faiss" else "\0store=" + str(self.store)
             fingerprint = hashlib.sha256(
-                (corpus_fingerprint(files) + sidecar_fingerprint(corpus) + json.dumps(settings, sort_keys=True)).encode()
+                (corpus_fingerprint(files) + sidecar_fingerprint(corpus) + json.dumps(settings, sort_keys=True)
+                 + where).encode()
             ).hexdigest()
             # An unchanged corpus is decided from the manifest and the files' sizes alone: opening the
             # store (BM25 and its imports, the vectors) took most of a no-op's time.
             counts = None if rebuild else _unchanged_counts(index_dir, fingerprint)
+            store_ok = True
+            if counts is not None and self.store.kind != "faiss":
+                from qa.index.milvus import in_step
+
+                # The collection was dropped or rebuilt elsewhere: bring it back in step.
+                store_ok = in_step(self.store, index_dir, fingerprint, counts[1])
+                counts = counts if store_ok else None
             if counts is not None:
                 self._query_encoder(index_dir, report)
                 report.noop = True
@@ -166,7 +183,7 @@ class IndexBuilder:
                 report.seconds = time.perf_counter() - t0
                 return report
             old = self._open_previous(index_dir, rebuild, issues)
-            if old is not None and old.manifest.get("fingerprint") == fingerprint:
+            if old is not None and old.manifest.get("fingerprint") == fingerprint and store_ok:
                 self._query_encoder(index_dir, report)
                 report.noop = True
                 report.articles = len(old.articles)
@@ -210,12 +227,30 @@ class IndexBuilder:
                 "qa_version": __version__,
                 "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             }
+            if self.store.kind != "faiss":
+                t = time.perf_counter()
+                self._sync_store(index_dir, data, report, old if compatible and store_ok else None)
+                report.timings["store"] = time.perf_counter() - t
             t = time.perf_counter()
             write_index(index_dir, data)
             report.timings["write"] = time.perf_counter() - t
             self._query_encoder(index_dir, report)
         report.seconds = time.perf_counter() - t0
         return report
+
+    def _sync_store(self, index_dir: Path, data: IndexData, report: BuildReport, old: IndexStore | None) -> None:
+        """Bring the Milvus collection in step with ``data``: only the added, changed and removed
+        articles' passages when it matches ``old``, all of them otherwise."""
+        from qa.index.milvus import bm25_terms, sync
+
+        def texts_of(rows: list[int]) -> list[str]:
+            return [index_text(data.articles[int(data.chunk_doc[r])], int(data.chunk_span[r, 0]),
+                               int(data.chunk_span[r, 1]), self.params.title_in_chunk) for r in rows]
+
+        replace = None if old is None else set(report.added) | set(report.changed)
+        sync(self.store, index_dir, data, texts_of, replace, list(report.removed),
+             old.manifest.get("fingerprint") if old is not None else None, bm25_terms)
+        report.store = str(self.store)
 
     def _query_encoder(self, index_dir: Path, report: BuildReport) -> None:
         """Export the model for questions (:mod:`qa.embed.onnx`) unless the folder has it already."""
@@ -253,6 +288,9 @@ class IndexBuilder:
                 owner.extend(range(s_off + lo, s_off + hi))
         if stream is not None:
             enc = stream.finish(self.embedder.info.dim)
+        elif bar is not None and _takes_on_batch(self.embedder.encode_with_spans):
+            n_new = sum(1 for p in plans if p[0] == "new" and p[2])
+            enc = self.embedder.encode_with_spans(chunk_texts, spans, on_batch=_Credit(bar, n_new, len(chunk_texts)))
         else:
             enc = self.embedder.encode_with_spans(chunk_texts, spans)
         span_chunk = np.repeat(np.arange(len(spans)), [len(sp) for sp in spans])
@@ -287,7 +325,10 @@ class IndexBuilder:
         t = time.perf_counter()
         bar = tqdm(total=len(articles), desc="indexing", unit="article", disable=not self.progress,
                    dynamic_ncols=True, smoothing=0.1)
-        stream = None if self.sentence_vectors is SentenceVectors.SEPARATE else _EmbedStream(self.embedder, bar)
+        # An embedder that spreads one call over workers (RayEmbedder: one actor pool per call) gets
+        # the whole build at once; others embed in groups behind the chunking loop.
+        whole = getattr(self.embedder, "whole_corpus", False)
+        stream = None if self.sentence_vectors is SentenceVectors.SEPARATE or whole else _EmbedStream(self.embedder, bar)
         for art in articles:
             prev = old.doc_row.get(art.doc_id) if old is not None else None
             # The title is embedded with every chunk, so a new title (from a sidecar, say) is a change too.

@@ -54,6 +54,44 @@ DELETE_CACHE = (600, 3600)
 KEEPS_UNDATED = "keep_undated" in {f.name for f in dataclasses.fields(Filters)}
 
 
+class Conversations:
+    """Which conversation each browser session is in: a number that every clearing raises.
+
+    An answer is computed from the chat and the turns as they were when its question was sent, and
+    Gradio writes its result back whatever happened meanwhile. Cleared while loading (the Clear
+    button or the chat's trash icon), the old answer would bring the cleared question back into
+    the chat, the sources, the votes and what follow-ups borrow. So a question remembers the
+    conversation it was asked in, and its answer is dropped when that is no longer the current one.
+    The numbers live here, not in a ``gr.State``, because a running answer only sees the state as
+    it was when it started.
+    """
+
+    #: Sessions remembered (the oldest are forgotten first; a forgotten session is in conversation 0).
+    MAX_SESSIONS = 10_000
+
+    def __init__(self) -> None:
+        self._n: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def current(self, session: str | None) -> int:
+        with self._lock:
+            return self._n.get(session or "", 0)
+
+    def clear(self, session: str | None) -> int:
+        """Start a new conversation for ``session``; returns its number."""
+        with self._lock:
+            n = self._n.pop(session or "", 0) + 1
+            self._n[session or ""] = n
+            while len(self._n) > self.MAX_SESSIONS:
+                del self._n[next(iter(self._n))]
+            return n
+
+    def forget(self, session: str | None) -> None:
+        """The session's page was closed."""
+        with self._lock:
+            self._n.pop(session or "", None)
+
+
 class ChatController:
     """What the page does, without Gradio: ask, keep feedback, add and edit articles.
 
@@ -80,6 +118,7 @@ class ChatController:
         self.feedback = FeedbackLog(Path(svc.index_dir) / FEEDBACK_FILE)
         self.feedback_path = self.feedback.path
         self.library = Library(svc, self._reindex)
+        self.conversations = Conversations()
         # Serialises questions only when they would share the torch tokenizer (class docstring).
         self._serial = threading.Lock()
 
@@ -191,7 +230,7 @@ class ChatController:
             raise BudgetExceeded("the index is being updated; ask again in a moment")
         try:
             # read=k: the answer reads only the passages the page retrieves and lists (the slider)
-            if getattr(getattr(self.svc, "embedder", None), "_query_encoder", None) is not None:
+            if _concurrent_questions(self.svc):
                 ans = self.svc.ask(q, k=k, filters=filters, read=k)
             else:
                 with self._serial:
@@ -218,7 +257,7 @@ class ChatController:
             if not report.noop:
                 self.swap.acquire_write()
                 try:
-                    self.svc._load()  # the reload QAService.update does, without rebuilding under the lock
+                    _reload(self.svc)  # the reload QAService.update does, without rebuilding under the lock
                 finally:
                     self.swap.release_write()
             up = str(Path(self.svc.index_dir) / "uploads") + "/"
@@ -276,6 +315,30 @@ def _remove_temp(path: str | Path) -> None:
         pass
 
 
+def _concurrent_questions(svc) -> bool:
+    """Whether ``svc`` embeds questions through its ONNX query encoder (a tokenizer of its own, safe
+    to use from several threads), so questions need not wait for one another."""
+    emb = getattr(svc, "embedder", None)
+    has = getattr(emb, "has_query_encoder", None)
+    if has is None:  # an Embedder without the public property (requested in qa/embed/model.py)
+        return getattr(emb, "_query_encoder", None) is not None
+    return bool(has)
+
+
+def _reload(svc) -> None:
+    """Re-open ``svc``'s index from disk after a build made beside it."""
+    reload = getattr(svc, "reload", None)
+    if reload is None:  # a QAService without the public method (requested in qa/pipeline.py)
+        svc._load()
+    else:
+        reload()
+
+
+def _session(request) -> str:
+    """The browser session a page event comes from ("" when Gradio gives none)."""
+    return str(getattr(request, "session_hash", None) or "")
+
+
 def _chat_index(evt) -> int:
     return evt.index if isinstance(evt.index, int) else evt.index[0]
 
@@ -306,8 +369,9 @@ def build_app(svc, examples: list[str] | None = None, upload_policy: UploadPolic
                                filters_note=t["answer"].get("filters_note", "")),
                 render_why(t["answer"], t["k"]))
 
-    def start(message, busy, chat, outlets, date_from, date_to, as_of, k):
-        """First step of asking (not queued): check, then show the question at once."""
+    def start(message, busy, chat, outlets, date_from, date_to, as_of, k, request: gr.Request):
+        """First step of asking (not queued): check, then show the question at once. The question
+        remembers the conversation it was asked in (see :class:`Conversations`)."""
         message = message or ""
         skip6 = (gr.skip(),) * 6
         if not message.strip():
@@ -325,12 +389,18 @@ def build_app(svc, examples: list[str] | None = None, upload_policy: UploadPolic
             return (gr.skip(), gr.skip(), gr.skip(), msg if where == "box" else "",
                     msg if where == "filter" else "", gr.skip(), None)
         chat = list(chat or []) + [{"role": "user", "content": chat_text({"answer": message})}]
-        return "", chat, True, "", "", gr.update(interactive=False), {"question": message}
+        return "", chat, True, "", "", gr.update(interactive=False), {
+            "question": message, "conversation": ctl.conversations.current(_session(request))}
 
-    def answer(pending, chat, turns, outlets, date_from, date_to, as_of, k, keep_undated):
-        """Second step (queued): answer the question shown, always ending with Ask enabled again."""
+    def answer(pending, chat, turns, outlets, date_from, date_to, as_of, k, keep_undated, request: gr.Request):
+        """Second step (queued): answer the question shown, always ending with Ask enabled again;
+        nothing is written back when the conversation was cleared meanwhile (its clearing already
+        enabled Ask again, and a newer question may be loading)."""
+        session = _session(request)
         if not pending:
-            return (gr.skip(),) * 4 + (False, gr.update(interactive=True), None, gr.skip())
+            return (gr.skip(),) * 4 + (False, gr.update(interactive=True), None, gr.skip(), gr.skip())
+        if pending.get("conversation", 0) != ctl.conversations.current(session):
+            return (gr.skip(),) * 9
         message = pending["question"]
         asked = [{"question": t["question"], "query": t["answer"].get("query"),
                   "entity": t["answer"].get("short_answer")} for t in turns]
@@ -343,6 +413,8 @@ def build_app(svc, examples: list[str] | None = None, upload_policy: UploadPolic
             log.exception("answering %r failed", message[:200])
             ans = {"id": uuid.uuid4().hex[:12], "question": message, "answer": "", "abstained": True,
                    "citations": [], "passages": [], "error": f"internal error ({type(exc).__name__}); see the server log"}
+        if pending.get("conversation", 0) != ctl.conversations.current(session):
+            return (gr.skip(),) * 9  # cleared while this answer was loading
         extra = answer_notes(ans) + ([ans["filters_note"]] if ans.get("filters_note") else [])
         turns = turns + [{"question": message, "history": [t["question"] for t in turns], "answer": ans,
                           "k": int(k or DEFAULT_K)}]
@@ -351,7 +423,7 @@ def build_app(svc, examples: list[str] | None = None, upload_policy: UploadPolic
         undated = gr.update(visible=bool(ans.get("undated_left_out")),
                             value=("Include the undated articles" if KEEPS_UNDATED
                                    else "Ask again without the date range"))
-        return chat, turns, src, why_html, False, gr.update(interactive=True), None, undated
+        return chat, turns, src, why_html, False, gr.update(interactive=True), None, undated, len(turns) - 1
 
     def select(turns, evt: gr.SelectData):
         i = _chat_index(evt) // 2
@@ -375,9 +447,15 @@ def build_app(svc, examples: list[str] | None = None, upload_policy: UploadPolic
         gr.Info("Thanks: reason saved with your vote.")
         return "", gr.update(visible=False)
 
-    def clear():
+    def clear(request: gr.Request):
+        """A new conversation: answers, sources, votes, what follow-ups borrow, and any answer still
+        loading (dropped when it arrives, see :class:`Conversations`)."""
+        ctl.conversations.clear(_session(request))
         return ("", [], [], render_sources(None), render_why(None), False, None, None, "", "",
-                gr.update(interactive=True), gr.update(visible=False), gr.update(visible=False), "")
+                gr.update(interactive=True), gr.update(visible=False), gr.update(visible=False), "", None)
+
+    def closed(request: gr.Request):
+        ctl.conversations.forget(_session(request))
 
     def include_undated(turns, date_from, date_to):
         if not turns:
@@ -532,11 +610,15 @@ def build_app(svc, examples: list[str] | None = None, upload_policy: UploadPolic
         start_in = [box, busy, chat, outlets, date_from, date_to, as_of, k]
         start_out = [box, chat, busy, box_msg, filter_msg, send, pending]
         answer_in = [pending, chat, turns, outlets, date_from, date_to, as_of, k, keep_undated]
-        answer_out = [chat, turns, sources, why, busy, send, pending, include_btn]
+        answer_out = [chat, turns, sources, why, busy, send, pending, include_btn, selected]
 
         def chain(trigger):
             trigger(start, start_in, start_out, queue=False, api_visibility="private").then(
-                answer, answer_in, answer_out, api_visibility="private", concurrency_limit=4)
+                answer, answer_in, answer_out, api_visibility="private", concurrency_limit=4,
+                # "multiple": a question asked after clearing while an earlier answer still loads
+                # must be answered too (the default, "once", drops it while that answer is pending;
+                # ``busy`` already keeps one question per conversation at a time)
+                trigger_mode="multiple")
 
         chain(box.submit)
         chain(send.click)
@@ -548,13 +630,14 @@ def build_app(svc, examples: list[str] | None = None, upload_policy: UploadPolic
         chat.like(like, [turns], [vote, reason_row], api_visibility="private")
         reason_send.click(send_reason, [turns, vote, reason], [reason, reason_row], api_visibility="private")
         clear_out = [box, chat, turns, sources, why, busy, pending, vote, box_msg, filter_msg, send, reason_row,
-                     include_btn, reason]
+                     include_btn, reason, selected]
         clear_btn.click(clear, None, clear_out, queue=False, api_visibility="private")
         chat.clear(clear, None, clear_out, queue=False, api_visibility="private")  # the chat's trash icon
         add.click(upload, [files], [files, status, timer], api_visibility="private")
         facts = [status, outlets, date_from, date_to, as_of, library, lib_doc, as_of_given]
         timer.tick(poll, [generation, as_of, as_of_given], [*facts, generation, timer], api_visibility="private")
         demo.load(on_load, None, facts, queue=False, api_visibility="private")
+        demo.unload(closed)
         lib_acc.expand(lambda: (render_library(ctl.library.rows()), gr.update(choices=ctl.library.choices())),
                        None, [library, lib_doc], queue=False, api_visibility="private")
         lib_doc.change(lib_open, [lib_doc, turns, selected],

@@ -1,4 +1,5 @@
-"""Hybrid retrieval over an :class:`~qa.index.store.IndexStore`.
+"""Hybrid retrieval over an :class:`~qa.index.store.IndexStore`, searched through a
+:class:`~qa.index.backend.SearchBackend` (the folder's FAISS + bm25s by default, or Milvus).
 
 Dense and BM25 candidates are gathered with the same filters (outlet, date range, as-of date)
 applied before ranking, fused by reciprocal rank, and cleared of duplicate passages. Every passage
@@ -20,21 +21,13 @@ import numpy as np
 
 from qa.config import Choice
 from qa.embed.model import Embedder
-from qa.index.dense import search_dense
+from qa.index.backend import EXACT_ROWS, EXACT_SHARE, Condition, FaissBackend, SearchBackend, Where, top_positive
 from qa.index.store import IndexStore
 from qa.retrieve.fusion import RRF_K, rrf
 from qa.retrieve.timeframe import TimeFrame
 from qa.types import Passage
 
-#: Allowed rows up to this many are scored exactly (one matrix product) instead of through FAISS ...
-EXACT_ROWS = 20_000
-#: ... and so are allowed rows that are under this share of the index, however many. An HNSW graph
-#: searched with a selector walks the graph and keeps only the admitted rows it meets, so a filter
-#: that admits few rows starves it: over 60,000 clustered vectors with efSearch 128, admitting 1% of
-#: rows returned 13 of 100 candidates (recall@10 0.32), 5% returned 62 (0.54), 20% all 100 (0.72).
-#: That is why a hand-made 10-day ``--from/--to`` window over news-realtimeqa (about 68,000
-#: chunks, so HNSW) lost answers instead of focusing them.
-EXACT_SHARE = 0.5
+__all__ = ["EXACT_ROWS", "EXACT_SHARE", "Filters", "HybridRetriever", "RetrievalMode", "RetrievalResult"]
 
 
 class RetrievalMode(Choice):
@@ -71,6 +64,18 @@ class Filters:
     def active(self) -> bool:
         return bool(self.sources or self.date_from or self.date_to or self.as_of)
 
+    def conditions(self) -> tuple[Condition, ...]:
+        """The filters as store-neutral conditions (all must hold), for stores that filter themselves."""
+        out = []
+        if self.sources:
+            out.append(Condition(sources=tuple(sorted({s.lower() for s in self.sources}))))
+        if self.date_from or self.date_to:
+            out.append(Condition(date_from=self.date_from or None, date_to=self.date_to or None,
+                                 undated=self.keep_undated))
+        if self.as_of:
+            out.append(Condition(date_to=self.as_of, undated=True))
+        return tuple(out)
+
 
 @dataclass
 class RetrievalResult:
@@ -86,6 +91,8 @@ class RetrievalResult:
     timing_ms: dict[str, float] = field(default_factory=dict)
     frame: TimeFrame | None = None
     frame_asked: TimeFrame | None = None
+    #: What the reader should know about how retrieval ran (e.g. a store without BM25).
+    notes: list[str] = field(default_factory=list)
 
 
 def _norm(text: str) -> str:
@@ -105,6 +112,7 @@ class HybridRetriever:
         window_margin: A window counts as holding something relevant when its best dense score is
             within this of the best overall (default 0.1, cosine) ...
         window_bm25_ratio: ... or its best BM25 score at least this share of the best overall (default 0.7).
+        backend: The search store (default: the folder's FAISS + bm25s, :class:`~qa.index.backend.FaissBackend`).
 
     In hybrid mode BM25 scores the question on a worker thread while the model embeds it: the
     embedding is most of a query (bench/RESULTS.md) and releases the GIL, so BM25 costs no wall time.
@@ -112,8 +120,9 @@ class HybridRetriever:
 
     def __init__(self, store: IndexStore, embedder: Embedder, mode: RetrievalMode | str = RetrievalMode.HYBRID,
                  depth: int = 100, rrf_k: int = RRF_K, window_weight: float = 1.0, window_margin: float = 0.1,
-                 window_bm25_ratio: float = 0.7) -> None:
+                 window_bm25_ratio: float = 0.7, backend: SearchBackend | None = None) -> None:
         self.store = store
+        self.backend = backend if backend is not None else FaissBackend(store.data)
         self.embedder = embedder
         self.mode = RetrievalMode.parse(mode)
         self.depth = depth
@@ -148,26 +157,32 @@ class HybridRetriever:
             ok &= np.array([not d or d <= filters.as_of for d in self._art_date], dtype=bool)
         return np.flatnonzero(ok[self.store.data.chunk_doc])
 
+    def where(self, filters: Filters | None) -> Where | None:
+        """``filters`` as the seam's :class:`~qa.index.backend.Where` (rows and conditions), or None."""
+        rows = self.allowed_rows(filters)
+        return None if rows is None else Where(rows, filters.conditions())
+
+    def window_where(self, frame: TimeFrame, where: Where | None) -> Where:
+        """The passages of dated articles inside ``frame`` (and in ``where`` when given)."""
+        rows = self.window_rows(frame, None if where is None else where.rows)
+        cond = Condition(date_from=frame.start, date_to=frame.end)
+        return Where(rows, (where.conditions if where is not None else ()) + (cond,))
+
     def window_rows(self, frame: TimeFrame, allowed: np.ndarray | None) -> np.ndarray:
         """Chunk rows of dated articles inside ``frame`` (and in ``allowed`` when given)."""
         inside = np.array([frame.contains(d) for d in self._art_date], dtype=bool)
         rows = np.flatnonzero(inside[self.store.data.chunk_doc])
         return rows if allowed is None else np.intersect1d(rows, allowed, assume_unique=True)
 
-    def _dense(self, query_vector: np.ndarray, depth: int, allowed: np.ndarray | None) -> tuple[list[int], dict[int, float]]:
-        """Top ``depth`` chunk rows by cosine: exactly over an allowed set that is small or a small
-        share of the index (see :data:`EXACT_SHARE`), else through FAISS."""
-        if allowed is not None and (len(allowed) <= EXACT_ROWS
-                                    or len(allowed) < EXACT_SHARE * self.store.data.dense.ntotal):
-            if len(allowed) == 0:
-                return [], {}
-            scores = np.asarray(self.store.data.chunk_vectors[allowed], dtype=np.float32) @ np.asarray(
-                query_vector, dtype=np.float32).reshape(-1)
-            top = np.lexsort((allowed, -scores))[:depth]
-            ids, vals = allowed[top], scores[top]
-        else:
-            ids, vals = search_dense(self.store.data.dense, query_vector, depth, allowed)
-        return [int(i) for i in ids], {int(i): float(v) for i, v in zip(ids, vals)}
+    @staticmethod
+    def _as_where(where: Where | np.ndarray | None) -> Where | None:
+        return Where(np.asarray(where)) if where is not None and not isinstance(where, Where) else where
+
+    def _dense(self, query_vector: np.ndarray, depth: int, where: Where | np.ndarray | None) -> tuple[list[int], dict[int, float]]:
+        """Top ``depth`` chunk rows by cosine among ``where`` (a :class:`Where` or allowed rows),
+        from the store (the FAISS store scores small allowed sets exactly, see :data:`EXACT_SHARE`)."""
+        hits = self.backend.dense(query_vector, depth, self._as_where(where))
+        return hits.ids, hits.scores
 
     def run(self, query: str, k: int = 10, filters: Filters | None = None,
             mode: RetrievalMode | str | None = None, query_vector: np.ndarray | None = None,
@@ -175,14 +190,19 @@ class HybridRetriever:
         """Retrieve the top ``k`` passages for ``query``, favouring those inside ``prefer``'s window."""
         mode = RetrievalMode.parse(mode) if mode is not None else self.mode
         timing: dict[str, float] = {}
-        allowed = self.allowed_rows(filters)
-        if allowed is not None and len(allowed) == 0:
+        notes: list[str] = []
+        where = self.where(filters)
+        if where is not None and len(where) == 0:
             return RetrievalResult([], query_vector, timing, frame_asked=prefer)
         depth = max(self.depth, 3 * k)
+        if mode is RetrievalMode.HYBRID and not self.backend.lexical_available:
+            mode = RetrievalMode.DENSE
+            notes.append(f"the {self.backend.kind} store has no BM25 (a Milvus server older than 2.5): "
+                         "only dense retrieval is available")
 
         lexical = None
         if mode is RetrievalMode.HYBRID and query_vector is None:
-            lexical = self._lexical_worker().submit(self._bm25_all, query, allowed, depth)
+            lexical = self._lexical_worker().submit(self._bm25_all, query, where, depth)
         dense_ids: list[int] = []
         dense_scores: dict[int, float] = {}
         if query_vector is None and mode is not RetrievalMode.BM25:
@@ -191,15 +211,14 @@ class HybridRetriever:
             timing["embed"] = (time.perf_counter() - t) * 1000
         if mode in (RetrievalMode.HYBRID, RetrievalMode.DENSE):
             t = time.perf_counter()
-            dense_ids, dense_scores = self._dense(query_vector, depth, allowed)
+            dense_ids, dense_scores = self._dense(query_vector, depth, where)
             timing["dense"] = (time.perf_counter() - t) * 1000
 
         bm25_ids: list[int] = []
         bm25_scores: dict[int, float] = {}
-        all_bm25 = None
         if mode in (RetrievalMode.HYBRID, RetrievalMode.BM25):
-            bm25_ids, bm25_scores, timing["bm25"], all_bm25 = (lexical.result() if lexical is not None
-                                                               else self._bm25_all(query, allowed, depth))
+            bm25_ids, bm25_scores, timing["bm25"] = (lexical.result() if lexical is not None
+                                                     else self._bm25_all(query, where, depth))
 
         t = time.perf_counter()
         lists = [ids for ids, m in ((dense_ids, RetrievalMode.DENSE), (bm25_ids, RetrievalMode.BM25))
@@ -207,7 +226,7 @@ class HybridRetriever:
         weights = [1.0] * len(lists)
         frame = None
         if prefer is not None:
-            frame, extra = self._window_lists(prefer, allowed, query_vector, all_bm25, mode, depth,
+            frame, extra = self._window_lists(prefer, where, query_vector, query, mode, depth,
                                               dense_scores, bm25_scores)
             for ids, (kind, scores) in extra:
                 lists.append(ids)
@@ -227,27 +246,28 @@ class HybridRetriever:
         bm25_rank = {c: r for r, c in enumerate(bm25_ids, start=1)}
         passages = self._select(order, fused, k, dense_rank, dense_scores, bm25_rank, bm25_scores)
         timing["fusion"] = (time.perf_counter() - t) * 1000
-        return RetrievalResult(passages, query_vector, timing, frame=frame, frame_asked=prefer)
+        return RetrievalResult(passages, query_vector, timing, frame=frame, frame_asked=prefer, notes=notes)
 
-    def _window_lists(self, prefer: TimeFrame, allowed, query_vector, all_bm25, mode, depth,
+    def _window_lists(self, prefer: TimeFrame, where: Where | None, query_vector, query: str, mode, depth,
                       dense_scores: dict[int, float], bm25_scores: dict[int, float]):
         """The narrowest widening of ``prefer`` that holds something relevant, and its ranked lists
         (``[(ids, ("d"|"b", scores))]``); ``(None, [])`` when none does."""
         best_dense = max(dense_scores.values(), default=None)
         best_bm25 = max(bm25_scores.values(), default=None)
         for frame in prefer.widenings():
-            rows = self.window_rows(frame, allowed)
-            if len(rows) == 0:
+            inside = self.window_where(frame, where)
+            if len(inside) == 0:
                 continue
             extra = []
             strong = False
             if mode in (RetrievalMode.HYBRID, RetrievalMode.DENSE) and query_vector is not None:
-                ids, sc = self._dense(query_vector, depth, rows)
+                ids, sc = self._dense(query_vector, depth, inside)
                 if ids:
                     extra.append((ids, ("d", sc)))
                     strong |= best_dense is None or sc[ids[0]] >= best_dense - self.window_margin
-            if mode in (RetrievalMode.HYBRID, RetrievalMode.BM25) and all_bm25 is not None:
-                ids, sc = self._top_bm25(all_bm25, rows, depth)
+            if mode in (RetrievalMode.HYBRID, RetrievalMode.BM25) and query:
+                hits = self.backend.lexical(query, depth, inside)
+                ids, sc = hits.ids, hits.scores
                 if ids:
                     extra.append((ids, ("b", sc)))
                     strong |= not best_bm25 or sc[ids[0]] >= self.window_bm25_ratio * best_bm25
@@ -262,30 +282,21 @@ class HybridRetriever:
             self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-bm25")
         return self._worker
 
-    def _bm25(self, query: str, allowed: np.ndarray | None, depth: int) -> tuple[list[int], dict[int, float], float]:
-        """Top ``depth`` chunk rows by BM25 (only rows in ``allowed`` when given), their scores, and ms taken."""
-        return self._bm25_all(query, allowed, depth)[:3]
+    def _bm25(self, query: str, where: Where | np.ndarray | None, depth: int) -> tuple[list[int], dict[int, float], float]:
+        """Top ``depth`` chunk rows by BM25 (only those ``where`` admits when given), their scores, and ms taken."""
+        return self._bm25_all(query, self._as_where(where), depth)
 
-    def _bm25_all(self, query: str, allowed: np.ndarray | None, depth: int):
-        """As :meth:`_bm25`, plus every chunk's BM25 score (for the in-window lists)."""
+    def _bm25_all(self, query: str, where: Where | None, depth: int):
+        """As :meth:`_bm25` (the FAISS store keeps the question's scores for the in-window lists)."""
         t = time.perf_counter()
-        all_scores = self.store.data.lexical.scores(query)
-        ids, scores = self._top_bm25(all_scores, allowed, depth)
-        return ids, scores, (time.perf_counter() - t) * 1000, all_scores
+        hits = self.backend.lexical(query, depth, where)
+        return hits.ids, hits.scores, (time.perf_counter() - t) * 1000
 
     @staticmethod
     def _top_bm25(all_scores: np.ndarray, allowed: np.ndarray | None, depth: int) -> tuple[list[int], dict[int, float]]:
         """The ``depth`` best rows with a positive score (ties kept in row order), among ``allowed``."""
-        if allowed is not None:
-            masked = np.zeros_like(all_scores)
-            masked[allowed] = all_scores[allowed]
-            all_scores = masked
-        positive = np.flatnonzero(all_scores > 0)
-        if len(positive) > depth:  # keep the depth best (and any tied with the last) before sorting
-            cut = np.partition(all_scores[positive], len(positive) - depth)[len(positive) - depth]
-            positive = positive[all_scores[positive] >= cut]
-        top = positive[np.lexsort((positive, -all_scores[positive]))][:depth]
-        return [int(i) for i in top], {int(i): float(all_scores[i]) for i in top}
+        hits = top_positive(all_scores, allowed, depth)
+        return hits.ids, hits.scores
 
     def _select(self, order, fused, k, dense_rank, dense_scores, bm25_rank, bm25_scores) -> list[Passage]:
         """Take passages best first, skipping repeats: the same text again (syndicated copy) or a

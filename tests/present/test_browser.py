@@ -2,30 +2,32 @@
 
 One in-process server on a free loopback port serves a writable copy of the seeds index; the tests
 run in file order against it (the upload tests add articles). Never wait for ``networkidle``: a
-Gradio page keeps an SSE connection open. Timings are measured and written to
-tests/artifacts/ui_timings.json, never asserted.
+Gradio page keeps an SSE connection open. The key tests run on a 1400 x 1000 desktop and on a
+390 x 844 phone screen. Screenshots and timings (``ui_timings.json``: measured and printed, never
+asserted) are saved to ``$QA_ARTIFACTS`` (default: a folder in pytest's temporary directory; the
+path is printed at the end of the run).
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
 from tests.present.conftest import running_app
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = REPO / "tests" / "artifacts"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync"]
 IP_QUESTION = "Until when have Microsoft's IP rights been extended?"
 OFF_TOPIC = "Who won the 2022 football World Cup?"
+#: Seconds measured by the tests (page usable, answer shown); handed to the ``timings`` fixture.
 TIMINGS: dict[str, float] = {}
 
 
@@ -51,39 +53,43 @@ def browser():
 
 class Recorder:
     """Wraps ``svc.ask`` to record the :class:`Question` objects (and keyword arguments: ``k``,
-    ``filters``) the UI passes; ``delay`` seconds are slept first (to watch the loading state)."""
+    ``filters``) the UI passes; ``delay`` seconds are slept first (to watch the loading state), or
+    the next of ``delays`` while any are left. ``finished`` lists the questions answered (in the
+    order they were), ``seconds`` how long each call took."""
 
     def __init__(self, svc) -> None:
         self.inner = svc.ask
         self.questions = []
         self.calls = []
+        self.finished = []
+        self.seconds = []
         self.delay = 0.0
+        self.delays: list[float] = []
 
     def __call__(self, q, *a, **kw):
         self.questions.append(q)
         self.calls.append(kw)
-        if self.delay:
-            time.sleep(self.delay)
-        return self.inner(q, *a, **kw)
+        wait = self.delays.pop(0) if self.delays else self.delay
+        if wait:
+            time.sleep(wait)
+        t0 = time.perf_counter()
+        try:
+            return self.inner(q, *a, **kw)
+        finally:
+            self.seconds.append(time.perf_counter() - t0)
+            self.finished.append(getattr(q, "text", q))
 
 
 @pytest.fixture(scope="module")
-def server(seeds_index, embedder, tmp_path_factory, request):
+def server(seeds_index, embedder, tmp_path_factory, artifacts, timings):
     """(url, svc, recorder): the app on a copy of the seeds index."""
     with running_app(tmp_path_factory.mktemp("ui"), seeds_index, embedder) as (url, svc):
         rec = Recorder(svc)
         svc.ask = rec  # looked up per request, so questions asked through the page are recorded
         yield url, svc, rec
-    ARTIFACTS.mkdir(exist_ok=True)
-    if TIMINGS:
-        (ARTIFACTS / "ui_timings.json").write_text(json.dumps(TIMINGS, indent=2) + "\n")
-        line = "UI timings (s, measured, not asserted): " + json.dumps(TIMINGS)
-        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:  # shown even without -s
-            reporter.write_line("")
-            reporter.write_line(line)
-        else:
-            print("\n" + line)
+    if TIMINGS:  # printed at the end of the run by tests/present/conftest.py
+        timings.update(TIMINGS)
+        (artifacts / "ui_timings.json").write_text(json.dumps(TIMINGS, indent=2) + "\n")
 
 
 DESKTOP = {"width": 1400, "height": 1000}
@@ -100,9 +106,16 @@ def _new_page(browser, viewport, **kw):
     return ctx, pg
 
 
+def _screen(browser, kind: str):
+    if kind == "phone":  # a 390 x 844 phone screen (touch, mobile viewport)
+        return _new_page(browser, PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+    return _new_page(browser, DESKTOP)
+
+
 @pytest.fixture
-def page(browser, server):
-    ctx, pg = _new_page(browser, DESKTOP)
+def page(browser, server, request):
+    """A desktop page; ``@BOTH`` runs a test again on the phone screen."""
+    ctx, pg = _screen(browser, getattr(request, "param", "desktop"))
     yield pg
     assert pg.errors == [], f"script errors on the page: {pg.errors}"
     ctx.close()
@@ -111,10 +124,14 @@ def page(browser, server):
 @pytest.fixture
 def phone(browser, server):
     """A 390 x 844 phone screen (touch, mobile viewport)."""
-    ctx, pg = _new_page(browser, PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+    ctx, pg = _screen(browser, "phone")
     yield pg
     assert pg.errors == [], f"script errors on the page: {pg.errors}"
     ctx.close()
+
+
+#: The key tests run on the desktop and again on the 390 x 844 phone screen.
+BOTH = pytest.mark.parametrize("page", ["desktop", "phone"], indirect=True)
 
 
 def open_page(page, url: str) -> float:
@@ -194,10 +211,11 @@ def wait_until(cond, timeout: float = 15.0) -> None:
         time.sleep(0.1)
 
 
-def test_answer_with_citation_and_highlight(page, server):
-    url, svc, _ = server
+def test_answer_with_citation_and_highlight(page, server, artifacts):
+    url, svc, rec = server
     TIMINGS["page_load_to_usable_s"] = round(open_page(page, url), 3)
     TIMINGS["question_answered_s"] = round(ask(page, IP_QUESTION), 3)
+    TIMINGS["question_answered_server_s"] = round(rec.seconds[-1], 3)
     answer = last_bot(page)
     assert "2032" in answer and "[1]" in answer
     cited = page.locator("#qa-sources .qa-citation").first
@@ -210,14 +228,14 @@ def test_answer_with_citation_and_highlight(page, server):
     assert cited.locator(".qa-title").inner_text().strip()
     # a second, timed question on the warm page
     TIMINGS["question_answered_warm_s"] = round(ask(page, "How much has Microsoft invested in OpenAI?"), 3)
+    TIMINGS["question_answered_warm_server_s"] = round(rec.seconds[-1], 3)
     invest = svc.ask("How much has Microsoft invested in OpenAI?").citations[0].quote
     # clicking an earlier answer shows that answer's sources
     page.locator('[data-testid="bot"]').nth(1).click()
     page.wait_for_function("q => document.querySelector('#qa-sources mark.qa-cited').innerText.includes(q)",
                            arg=invest[:40])
     ask(page, IP_QUESTION)
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "chat_answered.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "chat_answered.png"), full_page=True)
     # why these passages: ranks from both retrievers and the question actually run
     open_accordion(page, "qa-why-acc")
     why = page.locator("#qa-why .qa-why")
@@ -228,7 +246,7 @@ def test_answer_with_citation_and_highlight(page, server):
 
 def test_follow_up_passes_history(page, server):
     url, _, rec = server
-    open_page(page, url)
+    TIMINGS["page_load_to_usable_warm_s"] = round(open_page(page, url), 3)
     ask(page, IP_QUESTION)
     ask(page, "And what about the research IP?")
     assert page.locator('[data-testid="bot"]').count() == 2
@@ -303,6 +321,7 @@ def test_thumbs_up_written_to_feedback(page, server):
 
 
 # -- issue 14 point 1: every way of clearing clears the whole conversation --------------------------
+@BOTH
 def test_trash_icon_clears_whole_state(page, server):
     url, svc, rec = server
     open_page(page, url)
@@ -320,7 +339,47 @@ def test_trash_icon_clears_whole_state(page, server):
     assert [h.question for h in rec.questions[-1].history] == [IP_QUESTION]
 
 
+@BOTH
+def test_trash_while_loading_drops_the_stale_answer(page, server):
+    """Cleared while an answer loads: the answer, when it arrives, must not bring the cleared question
+    back (chat, sources, Ask state, follow-up context, votes), also when a new question is loading."""
+    url, svc, rec = server
+    open_page(page, url)
+    cleared_q = "Who is OpenAI's CEO?"
+    rec.delays = [2.0, 4.0]  # the cleared question's answer lands while the next one is still loading
+    try:
+        done = len(rec.finished)
+        page.fill("#qa-question textarea", cleared_q)
+        page.press("#qa-question textarea", "Enter")
+        page.wait_for_selector("#qa-ask[disabled]", timeout=5000)  # loading
+        page.click('#qa-chat button[aria-label="Clear"]')  # the chat's own trash icon, while loading
+        page.wait_for_function("document.querySelectorAll('#qa-chat [data-testid=\"user\"]').length === 0")
+        page.wait_for_selector("#qa-ask:not([disabled])")  # clearing lets the user ask again at once
+        page.fill("#qa-question textarea", IP_QUESTION)
+        page.press("#qa-question textarea", "Enter")
+        page.wait_for_function("document.querySelectorAll('#qa-chat [data-testid=\"user\"]').length === 1")
+        wait_until(lambda: cleared_q in rec.finished[done:])  # the cleared question's answer is computed…
+        page.wait_for_timeout(800)  # …and would be on the page by now
+        assert bots(page).count() == 0, "the cleared question's answer came back"
+        assert page.locator('#qa-chat [data-testid="user"]').all_inner_texts()[0].strip() == IP_QUESTION
+        assert page.locator("#qa-ask").is_disabled()  # the new question is still loading
+        assert page.locator("#qa-sources .qa-empty").count() == 1
+        wait_bots(page, 1)
+    finally:
+        rec.delays = []
+    page.wait_for_selector("#qa-ask:not([disabled])")
+    assert "2032" in last_bot(page) and "2032" in page.locator("#qa-sources").inner_text()
+    assert rec.questions[-1].text == IP_QUESTION and rec.questions[-1].history == ()
+    assert page.locator('#qa-chat [data-testid="user"]').count() == 1
+    bots(page).last.click(position={"x": 5, "y": 5})
+    page.locator('#qa-chat button[aria-label="Like"]').last.click()
+    wait_until(lambda: feedback_records(svc) and feedback_records(svc)[-1]["question"] == IP_QUESTION)
+    ask(page, "Who runs it?")
+    assert [h.question for h in rec.questions[-1].history] == [IP_QUESTION]  # not the cleared one
+
+
 # -- point 2: examples are whole questions the articles answer, asked on click ------------------------
+@BOTH
 def test_examples_are_whole_answered_questions(page, server):
     url, _, rec = server
     open_page(page, url)
@@ -337,7 +396,7 @@ def test_examples_are_whole_answered_questions(page, server):
 
 
 # -- point 3: filters are said in the answer; undated articles one click away; bad ranges refused -----
-def test_filtered_answer_says_so_and_offers_undated(page, server, capfd):
+def test_filtered_answer_says_so_and_offers_undated(page, server, capfd, artifacts):
     url, svc, rec = server
     open_page(page, url)
     assert page.input_value("#qa-asof input, #qa-asof textarea") == max(a.date for a in svc.store.articles if a.date)
@@ -354,8 +413,7 @@ def test_filtered_answer_says_so_and_offers_undated(page, server, capfd):
     assert rec.calls[-1]["filters"].date_from == "2025-08-01"
     assert getattr(rec.calls[-1]["filters"], "keep_undated", False) or rec.calls[-1]["filters"].date_from is None
     assert "2032" in last_bot(page)  # the undated heise article answers it
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "filtered_answer.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "filtered_answer.png"), full_page=True)
     # a reversed range and an unreal day are refused next to the fields, without error badges
     for lo, hi, said in (("2025-09-01", "2025-08-01", "after"), ("2025-13-45", "", "not a real day")):
         page.fill("#qa-from textarea, #qa-from input", lo)
@@ -369,6 +427,7 @@ def test_filtered_answer_says_so_and_offers_undated(page, server, capfd):
 
 
 # -- point 4: the Passages slider bounds what the answer reads ---------------------------------------
+@BOTH
 def test_passages_slider_bounds_answer(page, server):
     url, svc, rec = server
     open_page(page, url)
@@ -385,6 +444,7 @@ def test_passages_slider_bounds_answer(page, server):
 
 
 # -- point 5: [n] is a button: its quote, its card scrolled to and highlighted ----------------------
+@BOTH
 def test_citation_click_shows_quote_and_card(page, server):
     url, svc, _ = server
     open_page(page, url)
@@ -398,7 +458,7 @@ def test_citation_click_shows_quote_and_card(page, server):
     assert quote2[:60] in " ".join(pop.inner_text().split())
     assert page.locator("#qa-sources .qa-citation.qa-flash").get_attribute("data-n") == "2"
     box = card2.bounding_box()
-    assert 0 <= box["y"] < DESKTOP["height"]  # scrolled into view
+    assert 0 <= box["y"] < page.viewport_size["height"]  # scrolled into view
     # by keyboard: Tab reaches it, Enter opens it
     page.keyboard.press("Escape")
     assert pop.count() == 0
@@ -415,6 +475,7 @@ def test_citation_click_shows_quote_and_card(page, server):
 
 
 # -- point 7: one refusal sentence, styled apart; loading shows the question and holds a second one --
+@BOTH
 def test_refusal_once_and_loading_state(page, server):
     from qa.present.ui_render import REFUSAL
 
@@ -444,6 +505,7 @@ def test_refusal_once_and_loading_state(page, server):
 
 
 # -- point 8: notes the API returns are shown; the box says its limit ---------------------------------
+@BOTH
 def test_notes_and_question_limit_shown(page, server):
     url, _, _ = server
     open_page(page, url)
@@ -491,7 +553,7 @@ def test_selection_keyboard_and_votes(page, server):
 
 
 # -- 390 x 844: the answered chat on a phone ----------------------------------------------------------
-def test_phone_answer_citation_and_why_fit(phone, server):
+def test_phone_answer_citation_and_why_fit(phone, server, artifacts):
     url, _, _ = server
     TIMINGS["phone_page_load_to_usable_s"] = round(open_page(phone, url), 3)
     TIMINGS["phone_question_answered_s"] = round(ask(phone, "What did Microsoft and OpenAI agree?"), 3)
@@ -513,8 +575,7 @@ def test_phone_answer_citation_and_why_fit(phone, server):
     bb = like.bounding_box()
     assert bb["width"] >= 32 and bb["height"] >= 32
     phone.evaluate("window.scrollTo(0, 0)")
-    ARTIFACTS.mkdir(exist_ok=True)
-    phone.screenshot(path=str(ARTIFACTS / "chat_phone.png"))  # what a phone shows: the answered chat
+    phone.screenshot(path=str(artifacts / "chat_phone.png"))  # what a phone shows: the answered chat
 
 
 # -- issue 17 point 9: /ask arguments are checked, the error names the argument ------------------------
@@ -616,7 +677,7 @@ def test_hostile_text_is_shown_as_text(page, server, tmp_path):
 
 
 # -- point 6: the article library --------------------------------------------------------------------
-def test_library_lists_edits_and_opens_articles(page, server, tmp_path):
+def test_library_lists_edits_and_opens_articles(page, server, tmp_path, artifacts):
     url, svc, _ = server
     open_page(page, url)
     ask(page, IP_QUESTION)
@@ -641,8 +702,7 @@ def test_library_lists_edits_and_opens_articles(page, server, tmp_path):
     page.wait_for_selector("#qa-library td:text('Glimmer Gazette')", timeout=15000)
     glim = next(a for a in svc.store.articles if a.title.startswith("Glimmerfield"))
     assert glim.source == "Glimmer Gazette"
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.locator("#qa-library-acc").screenshot(path=str(ARTIFACTS / "library.png"))
+    page.locator("#qa-library-acc").screenshot(path=str(artifacts / "library.png"))
     # re-uploading the unchanged file says so
     path = tmp_path / "glimmerfield.txt"
     path.write_text(NEW_ARTICLE)
@@ -657,3 +717,34 @@ def test_library_lists_edits_and_opens_articles(page, server, tmp_path):
     page.wait_for_selector("#qa-status :text('Deleted glimmerfield.txt')", timeout=60000)
     assert len(svc.store.articles) == n - 1
     assert not (Path(svc.index_dir) / "uploads" / "glimmerfield.txt").exists()
+
+
+# -- point 10: an article without metadata is attributed to the outlet its text names, undated said ---
+NO_METADATA = """Orinex Buys the Quarrytown Solar Farm
+
+Orinex Energy has agreed to buy the Quarrytown solar farm in the Kestrel Valley for 410 million euros, the Financial Times reported on Monday.
+The farm produces 300 megawatts and employs 85 people, according to the company.
+Orinex chief executive Marit Halvorsen said the purchase would double the group's solar capacity.
+"""
+
+
+def test_attribution_without_metadata(page, server, tmp_path):
+    url, svc, rec = server
+    path = tmp_path / "orinex_solar.txt"  # no date line, no sidecar entry: nothing but the text
+    path.write_text(NO_METADATA)
+    svc.add_files([path])  # stored in uploads/ as the page's upload does (tested above), indexed now
+    open_page(page, url)
+    art = next(a for a in svc.store.articles if a.title.startswith("Orinex"))
+    assert art.source is None and art.date is None
+    ask(page, "How much did Orinex pay for the Quarrytown solar farm?")
+    answer = last_bot(page)
+    assert "410 million euros" in answer
+    assert "In an undated article, Financial Times reports:" in answer  # the outlet the text names
+    assert not re.search(r"“Orinex[^”]*” reports", answer)  # not its title or opening words
+    # the seed the issue quoted: no outlet in its metadata, dated, its text says "Financial Times reported"
+    ft = next(a for a in svc.store.articles if "Financial Times reported" in a.text and a.date and not a.source)
+    ask(page, "Does OpenAI plan an IPO?")
+    text = last_bot(page)
+    assert any(c.doc_id == ft.doc_id for c in svc.ask(rec.questions[-1], **rec.calls[-1]).citations)
+    assert "As of 12 May 2025, Financial Times reports:" in text
+    assert not re.search(r"“OpenAI and Microsoft are in the midst[^”]*” reports", text)  # the issue's reading

@@ -2,7 +2,7 @@
 
 Bounded in count (200 requests) and time (every request has a deadline). Asserts zero errors and
 answers identical to the single-user ones; latency percentiles are printed and written to
-tests/artifacts/load.json, never asserted.
+load.json in ``$QA_ARTIFACTS`` (see tests/present/conftest.py), never asserted.
 """
 from __future__ import annotations
 
@@ -13,13 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import REPO
 from tests.present.conftest import running_app
 
 USERS = 20
 PER_USER = 10
 DEADLINE_S = 600  # a hang fails the test instead of blocking CI; not a speed threshold
-ARTIFACTS = REPO / "tests" / "artifacts"
 QUESTIONS = [
     "Until when have Microsoft's IP rights been extended?",
     "How much has Microsoft invested in OpenAI?",
@@ -62,7 +60,7 @@ def test_api_returns_answer_json(api_url):
     assert {p["source"] for p in only["passages"]} == {"heise"}
 
 
-def test_twenty_concurrent_users(api_url):
+def test_twenty_concurrent_users(api_url, artifacts):
     from gradio_client import Client
 
     single = Client(api_url, verbose=False)
@@ -93,8 +91,7 @@ def test_twenty_concurrent_users(api_url):
              "mismatched": len(mismatched), "wall_s": round(wall, 2),
              "p50_s": round(statistics.median(lat), 3), "p95_s": round(lat[int(0.95 * (len(lat) - 1))], 3),
              "max_s": round(lat[-1], 3), "throughput_rps": round(len(results) / wall, 1)}
-    ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "load.json").write_text(json.dumps(stats, indent=2) + "\n")
+    (artifacts / "load.json").write_text(json.dumps(stats, indent=2) + "\n")
     print("\nload:", json.dumps(stats))
     assert len(results) == USERS * PER_USER
     assert errors == []

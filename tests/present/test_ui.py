@@ -167,7 +167,7 @@ class FakeSvc:
         arts = [SimpleNamespace(doc_id="a", title="A", source="heise", date="2025-05-01", path="x/a.txt", text="t"),
                 SimpleNamespace(doc_id="b", title="B", source=None, date=None, path="x/b.txt", text="t")]
         self.store = SimpleNamespace(articles=arts, data=SimpleNamespace(chunk_ids=[0, 1], chunk_doc=[0, 1]))
-        self.embedder = SimpleNamespace(_query_encoder=object() if onnx else None)
+        self.embedder = SimpleNamespace(has_query_encoder=onnx)
 
     def ask(self, q, k=10, filters=None, read=None):
         import time
@@ -454,3 +454,21 @@ def test_uploads_left_in_gradio_cache_are_removed_on_shutdown(seeds_index, embed
         paths = [Path(p) for p in r.json()]
         assert paths and all(p.exists() for p in paths)  # uploaded but never added: still on disk
     assert not any(p.exists() for p in paths)
+
+
+def test_conversations_number_each_clearing_per_session():
+    """What lets an answer that was loading when its chat was cleared be dropped (issue 14)."""
+    from qa.present.ui import Conversations
+
+    conv = Conversations()
+    asked_in = conv.current("s1")
+    assert asked_in == 0 and conv.current("s2") == 0
+    assert conv.clear("s1") == 1
+    assert conv.current("s1") != asked_in  # the question asked before the clearing is stale
+    assert conv.current("s2") == 0  # another browser's conversation is untouched
+    conv.forget("s1")
+    assert conv.current("s1") == 0
+    conv.MAX_SESSIONS = 2
+    for s_ in ("a", "b", "c"):
+        conv.clear(s_)
+    assert conv.current("a") == 0 and conv.current("c") == 1  # bounded: the oldest is forgotten
