@@ -542,7 +542,10 @@ def test_selection_keyboard_and_votes(page, server):
     bb = like.bounding_box()
     assert bb["width"] >= 32 and bb["height"] >= 32
     like.click()
+    wait_until(lambda: any(r.get("liked") is True and r.get("question") == IP_QUESTION for r in feedback_records(svc)))
     page.locator('#qa-chat button[aria-label="Dislike"]').last.click()
+    # the reason goes with the vote the server holds: wait (as a user sees the toast) for 👎 to land
+    wait_until(lambda: any(r.get("liked") is False and r.get("question") == IP_QUESTION for r in feedback_records(svc)))
     page.wait_for_selector("#qa-reason-row textarea, #qa-reason textarea")
     page.fill("#qa-reason textarea", "the year is wrong")
     page.click("#qa-reason-send")
