@@ -45,6 +45,12 @@ class WriteError(QAError):
     exit_code = 7
 
 
+class RayError(QAError):
+    """``qa index --ray``: Ray is not installed, or the cluster at the given address cannot be reached."""
+
+    exit_code = 8
+
+
 def describe_os_error(exc: BaseException, where=None) -> tuple[str, str]:
     """``(cause, fix)`` for an error raised while writing under ``where`` (a path, or None).
 

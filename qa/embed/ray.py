@@ -29,7 +29,7 @@ import numpy as np
 
 from qa.config import Precision
 from qa.embed.pooling import SpanEncoding
-from qa.errors import QAError
+from qa.errors import RayError
 
 #: Environment for Ray, set before it is imported. ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` makes a
 #: local instance use 127.0.0.1 as its node address (Ray's single-machine mode on macOS and
@@ -44,12 +44,6 @@ LOCAL_BELOW = 64
 #: Seconds to wait for a cluster's address to accept a connection before saying it is unreachable.
 CONNECT_TIMEOUT = 5.0
 INSTALL_HINT = "pip install 'ray[data]'"
-
-
-class RayError(QAError):
-    """Ray is not installed, or the cluster at the given address cannot be reached."""
-
-    exit_code = 8
 
 
 @dataclass(frozen=True)

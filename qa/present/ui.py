@@ -230,7 +230,7 @@ class ChatController:
             raise BudgetExceeded("the index is being updated; ask again in a moment")
         try:
             # read=k: the answer reads only the passages the page retrieves and lists (the slider)
-            if _concurrent_questions(self.svc):
+            if self.svc.embedder.has_query_encoder:  # its own tokenizer: safe from several threads
                 ans = self.svc.ask(q, k=k, filters=filters, read=k)
             else:
                 with self._serial:
@@ -257,7 +257,7 @@ class ChatController:
             if not report.noop:
                 self.swap.acquire_write()
                 try:
-                    _reload(self.svc)  # the reload QAService.update does, without rebuilding under the lock
+                    self.svc.reload()  # the reload QAService.update does, without rebuilding under the lock
                 finally:
                     self.swap.release_write()
             up = str(Path(self.svc.index_dir) / "uploads") + "/"
@@ -313,25 +313,6 @@ def _remove_temp(path: str | Path) -> None:
             p.unlink(missing_ok=True)
     except OSError:
         pass
-
-
-def _concurrent_questions(svc) -> bool:
-    """Whether ``svc`` embeds questions through its ONNX query encoder (a tokenizer of its own, safe
-    to use from several threads), so questions need not wait for one another."""
-    emb = getattr(svc, "embedder", None)
-    has = getattr(emb, "has_query_encoder", None)
-    if has is None:  # an Embedder without the public property (requested in qa/embed/model.py)
-        return getattr(emb, "_query_encoder", None) is not None
-    return bool(has)
-
-
-def _reload(svc) -> None:
-    """Re-open ``svc``'s index from disk after a build made beside it."""
-    reload = getattr(svc, "reload", None)
-    if reload is None:  # a QAService without the public method (requested in qa/pipeline.py)
-        svc._load()
-    else:
-        reload()
 
 
 def _session(request) -> str:

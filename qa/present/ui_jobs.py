@@ -394,8 +394,7 @@ def swap_in(svc, swap: SwapLock) -> None:
     import copy
 
     fresh = copy.copy(svc)
-    reload = getattr(fresh, "reload", None) or fresh._load  # the reload QAService.update does, on the copy
-    reload()
+    fresh.reload()  # the reload QAService.update does, on the copy
     before = vars(svc)
     changed = {k: v for k, v in vars(fresh).items() if before.get(k) is not v}
     swap.acquire_write()

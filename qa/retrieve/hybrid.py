@@ -21,13 +21,11 @@ import numpy as np
 
 from qa.config import Choice
 from qa.embed.model import Embedder
-from qa.index.backend import EXACT_ROWS, EXACT_SHARE, Condition, FaissBackend, SearchBackend, Where, top_positive
+from qa.index.backend import Condition, FaissBackend, SearchBackend, Where
 from qa.index.store import IndexStore
 from qa.retrieve.fusion import RRF_K, rrf
 from qa.retrieve.timeframe import TimeFrame
 from qa.types import Passage
-
-__all__ = ["EXACT_ROWS", "EXACT_SHARE", "Filters", "HybridRetriever", "RetrievalMode", "RetrievalResult"]
 
 
 class RetrievalMode(Choice):
@@ -180,7 +178,7 @@ class HybridRetriever:
 
     def _dense(self, query_vector: np.ndarray, depth: int, where: Where | np.ndarray | None) -> tuple[list[int], dict[int, float]]:
         """Top ``depth`` chunk rows by cosine among ``where`` (a :class:`Where` or allowed rows),
-        from the store (the FAISS store scores small allowed sets exactly, see :data:`EXACT_SHARE`)."""
+        from the store (the FAISS store scores small allowed sets exactly, see :data:`qa.index.backend.EXACT_SHARE`)."""
         hits = self.backend.dense(query_vector, depth, self._as_where(where))
         return hits.ids, hits.scores
 
@@ -291,12 +289,6 @@ class HybridRetriever:
         t = time.perf_counter()
         hits = self.backend.lexical(query, depth, where)
         return hits.ids, hits.scores, (time.perf_counter() - t) * 1000
-
-    @staticmethod
-    def _top_bm25(all_scores: np.ndarray, allowed: np.ndarray | None, depth: int) -> tuple[list[int], dict[int, float]]:
-        """The ``depth`` best rows with a positive score (ties kept in row order), among ``allowed``."""
-        hits = top_positive(all_scores, allowed, depth)
-        return hits.ids, hits.scores
 
     def _select(self, order, fused, k, dense_rank, dense_scores, bm25_rank, bm25_scores) -> list[Passage]:
         """Take passages best first, skipping repeats: the same text again (syndicated copy) or a
