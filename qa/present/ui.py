@@ -33,7 +33,7 @@ from qa.present.ui_args import (MAX_QUESTION_INPUT, ArgumentError, check_history
 from qa.present.ui_assets import CSS, HEAD
 from qa.present.ui_examples import checked_examples
 from qa.present.ui_feedback import FeedbackLog
-from qa.present.ui_jobs import AnswerBudget, BudgetExceeded, IndexJob, SwapLock
+from qa.present.ui_jobs import AnswerBudget, BudgetExceeded, ChildBuild, IndexJob, SwapLock, index_update
 from qa.present.ui_library import Library
 from qa.present.ui_render import (answer_notes, chat_text, esc, render_article, render_library, render_sources,
                                   render_status, render_why)
@@ -107,10 +107,16 @@ class ChatController:
         svc: The service answering questions.
         upload_policy: Which uploads are accepted (default: article types up to 10 MB).
         budget_s: Seconds a question may take before its user is told (default 20).
+        child_builds: Build uploads and edits in a lower-priority child process (default True), so
+            a large upload does not take the server's CPU and GIL from the questions; False builds
+            on the background worker thread of this process.
     """
 
-    def __init__(self, svc, upload_policy: UploadPolicy | None = None, budget_s: float = 20.0) -> None:
+    def __init__(self, svc, upload_policy: UploadPolicy | None = None, budget_s: float = 20.0,
+                 child_builds: bool = True) -> None:
         self.svc = svc
+        # A child needs a model it can load from a path; an injected encoder without one builds here.
+        self.child = ChildBuild() if child_builds and getattr(svc.embedder, "path", None) else None
         self.policy = upload_policy or UploadPolicy()
         self.swap = SwapLock()
         self.budget = AnswerBudget(budget_s)
@@ -247,25 +253,10 @@ class ChatController:
 
     # -- uploads -----------------------------------------------------------------------------
     def _reindex(self, describe: str, before=None, done: str = "") -> None:
-        """Bring the index up to date in the background (``before()`` first, on the worker), then
-        swap it in under the exclusive lock."""
-        def work() -> str:
-            if before is not None:
-                before()
-            report = self.svc.builder().run(self.svc.corpus_paths(), self.svc.index_dir)
-            self.svc.last_build = report
-            if not report.noop:
-                self.swap.acquire_write()
-                try:
-                    self.svc.reload()  # the reload QAService.update does, without rebuilding under the lock
-                finally:
-                    self.swap.release_write()
-            up = str(Path(self.svc.index_dir) / "uploads") + "/"
-            issues = [str(i).replace(up, "") for i in report.issues]
-            new = len(report.added) + len(report.changed)
-            head = done.format(new=new, removed=len(report.removed)) if done else ""
-            return " ".join([head, *issues]).strip()
-        self.jobs.submit(work, describe)
+        """Bring the index up to date in the background: ``before()`` first (on the worker), the
+        build in a niced child process (:class:`~qa.present.ui_jobs.ChildBuild`), then the new
+        index opened beside the loaded one and swapped in (:func:`~qa.present.ui_jobs.index_update`)."""
+        self.jobs.submit(index_update(self.svc, self.swap, before, done, child=self.child), describe)
 
     def add_files(self, files: list[tuple[str | Path, str]], progress=None, wait: bool = False) -> str:
         """Check uploaded ``(path, client name)`` pairs, store them in ``uploads/`` and index them

@@ -19,6 +19,7 @@ answers' p95 went from under 2 s to 3.9 s (bench/load.py). In a child at lower C
 """
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import json
 import os
@@ -194,6 +195,7 @@ class BuildSpec:
     max_file_bytes: int | None = None
     ann_threshold: int | None = None
     query_encoder: bool = True
+    store: str = ""  # the search store (qa.config.StoreURI text); "" is the folder's FAISS + bm25s
     nice: int = CHILD_NICE
     threads: int = CHILD_THREADS
 
@@ -206,7 +208,8 @@ class BuildSpec:
                    batch_size=emb.batch_size, token_budget=emb.token_budget,
                    chunk_params=b.params.to_dict(), sentence_vectors=b.sentence_vectors.value,
                    follow_links=b.follow_links, max_file_bytes=b.max_file_bytes, ann_threshold=b.ann_threshold,
-                   query_encoder=b.query_encoder, nice=nice, threads=threads)
+                   query_encoder=b.query_encoder, store="" if b.store.kind == "faiss" else str(b.store),
+                   nice=nice, threads=threads)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -319,6 +322,8 @@ def stop_children() -> int:
     return len(procs)
 
 
+atexit.register(stop_children)  # a server that exits normally leaves no indexing child behind
+
 def _die_with_parent(parent: int) -> None:
     """Ask Linux to end this process when the server does (``PR_SET_PDEATHSIG``), so an indexing
     child never outlives a killed server; elsewhere a no-op."""
@@ -376,7 +381,7 @@ def _child_build(spec: BuildSpec):
           if v is not None}
     builder = IndexBuilder(emb, ChunkParams(**spec.chunk_params) if spec.chunk_params else None, progress=False,
                            sentence_vectors=spec.sentence_vectors, query_encoder=spec.query_encoder,
-                           follow_links=spec.follow_links, **kw)
+                           follow_links=spec.follow_links, store=spec.store or None, **kw)
     try:
         return builder.run([Path(p) for p in spec.corpus], Path(spec.index_dir))
     finally:
@@ -408,15 +413,21 @@ def swap_in(svc, swap: SwapLock) -> None:
 def index_update(svc, swap: SwapLock, before: Callable[[], None] | None = None, done: str = "",
                  child: ChildBuild | None = None) -> Callable[[], str]:
     """The work an :class:`IndexJob` runs to bring ``svc``'s index up to date with its corpus and
-    uploads: ``before()`` first (on the worker), the build in a child (:class:`ChildBuild`), then
-    :func:`swap_in`. Returns the message for the status line (``done`` formatted with ``{new}`` and
-    ``{removed}``, then the build's warnings, upload paths shortened)."""
-    child = child or ChildBuild()
+    uploads: ``before()`` first (on the worker), the build, then :func:`swap_in`. Returns the
+    message for the status line (``done`` formatted with ``{new}`` and ``{removed}``, then the
+    build's warnings, upload paths shortened).
 
+    Args:
+        child: Where the build runs: a :class:`ChildBuild` (the page's default), or None to build on
+            the worker thread of this process (an encoder that cannot be loaded from a path).
+    """
     def work() -> str:
         if before is not None:
             before()
-        report = child.run(BuildSpec.for_service(svc))
+        if child is not None:
+            report = child.run(BuildSpec.for_service(svc))
+        else:
+            report = svc.builder().run(svc.corpus_paths(), svc.index_dir)
         svc.last_build = report
         if not report.noop:
             swap_in(svc, swap)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -117,15 +118,22 @@ def test_store_path_stays_in_upload_dir(tmp_path):
             store_path(up, name)
 
 
-@pytest.fixture
-def controller(seeds_index, embedder, tmp_path):
+def _seeds_controller(seeds_index, embedder, tmp_path, **kw):
     from qa.pipeline import QAService
     from qa.present.ui import ChatController
 
     index_dir = tmp_path / "index"
     shutil.copytree(seeds_index, index_dir)
     svc = QAService(index_dir=index_dir, corpus=[SEEDS], progress=False, build=False, embedder=embedder)
-    return ChatController(svc)
+    return ChatController(svc, **kw)
+
+
+@pytest.fixture
+def controller(seeds_index, embedder, tmp_path):
+    """A controller over a copy of the seeds index that builds uploads in-process: these tests are
+    about what an upload does, not where it is built (a child costs ~7 s of model loading; the
+    child path has its own test below)."""
+    return _seeds_controller(seeds_index, embedder, tmp_path, child_builds=False)
 
 
 def test_controller_upload_cannot_escape(controller, tmp_path):
@@ -331,33 +339,45 @@ def test_controller_removes_gradio_temp_upload(controller, tmp_path, monkeypatch
     assert "already indexed, unchanged" in controller.add_files([(again, "mine.txt")])
 
 
-def test_upload_indexes_in_background_while_questions_are_answered(controller, tmp_path):
+def test_upload_indexes_in_a_child_while_questions_are_answered(seeds_index, embedder, tmp_path):
+    """The page's upload path (issue 17.2): add_files returns at once, the build runs in a niced
+    child process of the server, a question is answered meanwhile, and the upload is answerable
+    once the job is done."""
     import time
 
-    svc = controller.svc
-    real = svc.builder
+    from tests.present.test_ui_jobs import _indexing_children, _nice_of, _wait_for
+    from qa.present.ui_jobs import CHILD_NICE
 
-    class SlowBuilder:
-        def __init__(self):
-            self.inner = real()
-
-        def run(self, *a, **kw):
-            time.sleep(2.0)
-            return self.inner.run(*a, **kw)
-
-    svc.builder = SlowBuilder
+    controller = _seeds_controller(seeds_index, embedder, tmp_path)
+    assert controller.child is not None  # the default: uploads are built in a child
+    store_before = controller.svc.store
     src = tmp_path / "ferry.txt"
     src.write_text("Quillmoor Ferry Returns\n\nThe Quillmoor ferry returned to service on Monday after repairs.\n")
     t0 = time.perf_counter()
     msg = controller.add_files([(src, "ferry.txt")])
     assert time.perf_counter() - t0 < 1.0 and "in the background" in msg
+    assert _wait_for(lambda: _indexing_children(), 60), "no indexing child process was started"
+    pid = _indexing_children()[0]
+    assert _wait_for(lambda: (_nice_of(pid) or 0) >= min(19, os.nice(0) + CHILD_NICE), 30)
     ans = controller.ask("Until when have Microsoft's IP rights been extended?")
-    assert controller.jobs.state.running, "the question should have been answered while indexing ran"
     assert "2032" in ans["answer"]
+    assert controller.jobs.state.running and pid in _indexing_children(), \
+        "the question should have been answered while the child was indexing"
+    assert controller.svc.store is store_before
     assert "questions are answered meanwhile" in controller.status()
     controller.wait_for_jobs()
-    assert "Added 1 file" in controller.status()
+    assert "Added 1 file" in controller.status() and not _indexing_children()
+    assert controller.child.last["pid"] == pid
     assert "Monday" in controller.ask("When did the Quillmoor ferry return to service?")["answer"]
+
+
+def test_upload_builds_in_process_when_asked(seeds_index, embedder, tmp_path):
+    ctl = _seeds_controller(seeds_index, embedder, tmp_path, child_builds=False)
+    assert ctl.child is None
+    src = tmp_path / "ferry.txt"
+    src.write_text("Quillmoor Ferry Returns\n\nThe Quillmoor ferry returned to service on Monday after repairs.\n")
+    assert "Added 1 file" in ctl.add_files([(src, "ferry.txt")], wait=True)
+    assert "Monday" in ctl.ask("When did the Quillmoor ferry return to service?")["answer"]
 
 
 def test_examples_are_questions_the_articles_answer(controller):
