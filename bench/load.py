@@ -8,7 +8,8 @@ It serves the real app (``qa.present.ui``) on 127.0.0.1 in this process, over an
 ``seeds/`` plus one pathological article (``"from "`` × 12,000 around a sentence about Snorkel's
 investors, which made one question take 74 s before issue 17). Then, at the same time:
 
-- ``--clients`` users each ask the ordinary seed questions in turn through ``/ask`` (gradio_client);
+- ``--clients`` users each ask the ordinary seed questions in turn through ``/ask`` (Gradio's REST
+  API, :class:`RawClient`);
 - one user asks "Which investors gave money to Snorkel?" over and over;
 - one upload of a ``--jsonl-lines``-line JSONL file (100,000 lines, ~9 MB, by default) goes through
   the page's upload handler (``ChatController.add_files``), which indexes it in the background.
@@ -20,8 +21,9 @@ little on a machine other work is loading). Figures only, no thresholds: the iss
 errors and an ordinary p95 under 2 s.
 
 ``--client-procs N`` runs the askers in N separate processes (real users are not in the server's
-process; in-process clients share its GIL); 0, the default, keeps them in this process, as the
-figures in issue 17 were measured. ``--no-upload`` / ``--no-pathological`` give the control runs.
+process; in-process clients share its GIL); 0, the default, keeps them in this process. The
+figures in issue 17 were measured with gradio_client askers in the server's process
+(``--client gradio``), where the askers took most of the CPU. ``--no-upload`` / ``--no-pathological`` give the control runs.
 """
 from __future__ import annotations
 
@@ -74,13 +76,54 @@ def big_jsonl(path: Path, lines: int) -> Path:
     return path
 
 
-def connect(url: str, tries: int = 5):
-    """A gradio_client for ``url``, made before the timed window (it fetches the API description,
-    which a loaded server can be slow to give); retried a few times."""
-    from gradio_client import Client
+class RawClient:
+    """A user of ``/ask`` over Gradio's REST API (``POST /gradio_api/call/ask``, then read the
+    event stream), on one keep-alive connection with the standard library.
 
+    gradio_client costs about 61 ms of CPU per call on this machine against 27 ms for the server's
+    whole answer (measured in separate processes), so 30 of them on the server's 2 cores measure
+    mostly themselves; this one costs under 1 ms. ``--client gradio`` keeps gradio_client.
+    """
+
+    def __init__(self, url: str, timeout: float = 120.0) -> None:
+        import http.client
+        from urllib.parse import urlsplit
+
+        u = urlsplit(url)
+        self.conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=timeout)
+        self.predict("warm up", api_name="/ask")
+
+    def predict(self, question: str, api_name: str = "/ask"):
+        body = json.dumps({"data": [question, None, None, None, None, 10, None]})
+        self.conn.request("POST", f"/gradio_api/call{api_name}", body=body,
+                          headers={"Content-Type": "application/json"})
+        resp = self.conn.getresponse()
+        raw = resp.read()
+        if resp.status != 200:
+            raise RuntimeError(f"HTTP {resp.status}: {raw[:200]!r}")
+        self.conn.request("GET", f"/gradio_api/call{api_name}/{json.loads(raw)['event_id']}")
+        resp = self.conn.getresponse()
+        event, data = "", None
+        for line in resp.read().decode("utf-8").splitlines():
+            if line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("data: ") and event in ("complete", "error"):
+                data = line[6:]
+        if event != "complete" or data is None:
+            raise RuntimeError(f"event {event!r}: {str(data)[:200]}")
+        return json.loads(data)[0]
+
+
+def connect(url: str, tries: int = 5, kind: str = "raw"):
+    """A client for ``url`` (``raw``: :class:`RawClient`; ``gradio``: gradio_client), made before the
+    timed window (gradio_client fetches the API description, which a loaded server can be slow to
+    give); retried a few times."""
     for attempt in range(tries):
         try:
+            if kind == "raw":
+                return RawClient(url)
+            from gradio_client import Client
+
             return Client(url, verbose=False)
         except Exception:  # noqa: BLE001 - retried, then raised
             if attempt == tries - 1:
@@ -106,12 +149,12 @@ def ask_loop(client, questions: list[str], first: int, stop_at: float) -> list[t
     return out
 
 
-def run_askers(url: str, askers: list[tuple[int, str]], wait_start) -> dict:
+def run_askers(url: str, askers: list[tuple[int, str]], wait_start, kind: str = "raw") -> dict:
     """Connect every asker, call ``wait_start()`` (returns the ``time.time()`` to stop at), then ask
     in threads until then; returns the latencies per kind and the errors."""
     rec: dict = {"ordinary": [], "pathological": [], "errors": []}
     lock = threading.Lock()
-    clients = [connect(url) for _ in askers]
+    clients = [connect(url, kind=kind) for _ in askers]
     stop_at = wait_start()
 
     def run(client, i: int, kind: str) -> None:
@@ -135,7 +178,8 @@ def client_worker(spec: dict) -> int:
         print("READY", flush=True)
         return float(sys.stdin.readline())
 
-    print(json.dumps(run_askers(spec["url"], [tuple(a) for a in spec["askers"]], wait_start)), flush=True)
+    print(json.dumps(run_askers(spec["url"], [tuple(a) for a in spec["askers"]], wait_start, spec["client"])),
+          flush=True)
     return 0
 
 
@@ -161,6 +205,8 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=None, help="also write the figures here as JSON")
     ap.add_argument("--client-procs", type=int, default=0,
                     help="run the askers in this many separate processes (default 0: in this process)")
+    ap.add_argument("--client", choices=("raw", "gradio"), default="raw",
+                    help="how the askers call /ask: raw REST calls (default) or gradio_client (CPU-heavy)")
     ap.add_argument("--no-upload", action="store_true", help="control run: no upload")
     ap.add_argument("--no-pathological", action="store_true", help="control run: no pathological question")
     ap.add_argument("--client-worker", default=None, help=argparse.SUPPRESS)
@@ -214,7 +260,7 @@ def main() -> int:
 
     # Every client connects first; the window (and the upload) starts when all are ready.
     procs = [subprocess.Popen([sys.executable, "-m", "bench.load", "--client-worker",
-                               json.dumps({"url": url, "askers": askers[w::args.client_procs]})],
+                               json.dumps({"url": url, "askers": askers[w::args.client_procs], "client": args.client})],
                               cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
              for w in range(max(0, args.client_procs))]
     for p in procs:
@@ -236,7 +282,7 @@ def main() -> int:
     if procs:
         begin()
     else:
-        part = run_askers(url, askers, begin)
+        part = run_askers(url, askers, begin, args.client)
         for kind in ("ordinary", "pathological", "errors"):
             rec[kind].extend(part[kind])
     for p in procs:
@@ -263,7 +309,7 @@ def main() -> int:
         "pathological_p50_s": pct(rec["pathological"], 0.5), "pathological_max_s": pct(rec["pathological"], 1.0),
         "ordinary_mean_s": round(statistics.fmean(lat), 3) if lat else None,
         "upload": rec["upload"],
-        "client_procs": args.client_procs, "load_avg_before": [round(x, 2) for x in load_before],
+        "client": args.client, "client_procs": args.client_procs, "load_avg_before": [round(x, 2) for x in load_before],
         "load_avg_after": [round(x, 2) for x in os.getloadavg()],
     }
     print(json.dumps(out, indent=1), flush=True)

@@ -78,29 +78,14 @@ def ref_precision(embedder) -> str:
     return embedder.precision.value
 
 
-def _cli_has_ray() -> bool:
-    from qa import cli
-
-    try:
-        return cli.build_parser().parse_args(["index", "--ray"]).ray == "local"
-    except SystemExit:  # no such option (yet)
-        return False
-
-
 def test_index_with_ray_is_the_same_index_and_answers(embedder, ray_session, seeds_index, tmp_path):
+    from qa import cli
     from qa.index.builder import IndexBuilder
     from qa.index.store import IndexStore, read_manifest
     from qa.pipeline import QAService
 
     out = tmp_path / "ray-index"
-    if _cli_has_ray():  # the builder/cli hook (/tmp/team/requests/h16r.md) is in: go through `qa index --ray`
-        from qa import cli
-
-        assert cli.main(["index", "--ray", "--corpus", str(SEEDS), "--index-dir", str(out), "--quiet"]) == 0
-    else:
-        ray_emb = RayEmbedder(embedder, session=ray_session)
-        report = IndexBuilder(ray_emb, progress=False).run([SEEDS], out)
-        assert report.embedded_chunks > 0 and ray_emb.runs >= 1
+    assert cli.main(["index", "--ray", "--corpus", str(SEEDS), "--index-dir", str(out), "--quiet"]) == 0
     a, b = IndexStore.open(seeds_index).data, IndexStore.open(out).data
     assert a.chunk_ids == b.chunk_ids
     np.testing.assert_array_equal(a.chunk_span, b.chunk_span)
