@@ -20,6 +20,11 @@ class IndexError_(QAError):
     exit_code = 3
 
 
+class StoreNotLoaded(IndexError_):
+    """The index folder exists but its passages were never loaded into the ``--store`` named (no
+    collection there yet): ``qa index --store`` loads them without embedding anything again."""
+
+
 class ModelError(QAError):
     """The embedding model could not be found or loaded locally."""
 

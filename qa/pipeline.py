@@ -19,7 +19,7 @@ from qa.answer.question import Turn, resolve_followup
 from qa.config import DEFAULT_CORPUS, DEFAULT_INDEX_DIR, ChunkParams, Precision, SentenceVectors, StoreURI, resolve_store
 from qa.embed.model import Embedder
 from qa.embed.onnx import ensure_query_encoder
-from qa.errors import IndexError_
+from qa.errors import IndexError_, StoreNotLoaded
 from qa.index.builder import BuildReport, IndexBuilder
 from qa.index.store import IndexStore, read_manifest
 from qa.retrieve.hybrid import Filters, HybridRetriever, RetrievalMode
@@ -100,7 +100,8 @@ class QAService:
         model: A local sentence-transformers model folder; None for the model the index was built
             with, or the default model when there is no index yet.
         progress: Show progress bars while building (default True).
-        build: Build the index when it is missing (default True).
+        build: Build the index when it is missing, and load the folder's passages into a ``store`` that
+            has none yet (default True).
         mode: Retrieval mode: ``hybrid`` (default), ``dense`` or ``bm25``.
         answer_config: Answering knobs (default: the calibrated ones).
         chunk_params: Chunking parameters for builds (default :class:`~qa.config.ChunkParams`).
@@ -137,7 +138,14 @@ class QAService:
         self.embedder.use_query_encoder(ensure_query_encoder(self.index_dir, self.embedder))
         self.mode = RetrievalMode.parse(mode)
         self.answer_config = answer_config
-        self._load()
+        try:
+            self._load()
+        except StoreNotLoaded:
+            if not build:
+                raise
+            # A folder index never loaded into this --store: load it (nothing is embedded again).
+            self.last_build = self.builder().run(self.corpus_paths(), self.index_dir)
+            self._load()
 
     def builder(self) -> IndexBuilder:
         """A builder with the settings the index was built with, so an update re-embeds nothing old."""

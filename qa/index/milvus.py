@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.config import StoreURI
-from qa.errors import IndexError_
+from qa.errors import IndexError_, StoreNotLoaded
 from qa.index.backend import EXACT_SHARE, ChunkRecord, Condition, Hits, Where
 
 META_KEY = "qa.meta"
@@ -343,15 +343,16 @@ def open_backend(uri: StoreURI, store, terms_of=None) -> MilvusBackend:
     """The Milvus store of the loaded index folder ``store`` (:class:`~qa.index.store.IndexStore`).
 
     Raises:
-        IndexError_: The server is down, the collection is missing, from another model or chunking,
-            or out of step with the folder (another build wrote one of them since).
+        StoreNotLoaded: There is no collection for this index yet.
+        IndexError_: The server is down, or the collection is from another model or chunking, or
+            out of step with the folder (another build wrote one of them since).
     """
     client = connect(uri)
     name = collection_name(store.index_dir)
     manifest = store.manifest
     fix = f"run `qa index --store {uri} --index-dir {store.index_dir}`"
     if not client.has_collection(name):
-        raise IndexError_(f"no Milvus collection {name} for the index in {store.index_dir} in {uri}; {fix}")
+        raise StoreNotLoaded(f"no Milvus collection {name} for the index in {store.index_dir} in {uri}; {fix}")
     meta = read_meta(client, name)
     check_meta(meta, name, uri, manifest.get("settings"), manifest.get("model", {}), store.index_dir)
     if meta.get("fingerprint") != manifest.get("fingerprint"):

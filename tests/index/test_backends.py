@@ -159,6 +159,28 @@ def test_switching_a_folder_index_to_milvus_loads_every_passage(tmp_path, seeds_
 
 
 @pytest.mark.parametrize("kind", [k for k in store_kinds() if k != "faiss"])
+def test_a_service_that_may_build_loads_a_store_that_has_no_collection_yet(tmp_path, seeds_index, embedder, kind):
+    """`qa serve --store` / `qa eval --beir --store` on a folder index never loaded there: the passages
+    are loaded (nothing embedded again) instead of failing; with build=False it stays an error."""
+    from qa.errors import StoreNotLoaded
+    from qa.pipeline import QAService
+
+    ix = tmp_path / "ix"
+    shutil.copytree(seeds_index, ix)
+    uri = store_uri(kind, tmp_path)
+    with pytest.raises(StoreNotLoaded, match=r"no Milvus collection .* run `qa index --store"):
+        QAService(index_dir=ix, corpus=[SEEDS], progress=False, build=False, embedder=embedder, store=uri)
+    svc = QAService(index_dir=ix, corpus=[SEEDS], progress=False, embedder=embedder, store=uri)
+    assert svc.last_build is not None and svc.last_build.embedded_texts == 0
+    assert svc.retriever.backend.count() == len(svc.store.data.chunk_ids) > 0
+    # A 2.3 server has no BM25: its hybrid answers fall back to dense, so compare with dense there.
+    plain = QAService(index_dir=seeds_index, corpus=[SEEDS], progress=False, build=False, embedder=embedder,
+                      mode="dense" if kind == "milvus" else "hybrid")
+    for q in QUESTIONS[:2]:
+        assert [p.chunk_id for p in svc.ask(q).passages] == [p.chunk_id for p in plain.ask(q).passages]
+
+
+@pytest.mark.parametrize("kind", [k for k in store_kinds() if k != "faiss"])
 def test_a_collection_from_another_model_or_build_is_refused(tmp_path, seeds_index, embedder, kind):
     from qa.index.milvus import read_meta, write_meta
     from qa.pipeline import QAService
