@@ -152,14 +152,29 @@ def _map(ds, ray, actor: type, workers: int, restarts: bool):
     return ds.map_batches(actor, **kwargs)
 
 
+def _cluster_token_available() -> bool:
+    """Whether this machine holds a Ray auth token (``$RAY_AUTH_TOKEN``, ``$RAY_AUTH_TOKEN_PATH`` or
+    ``~/.ray/auth_token``, where ``ray start`` and ``ray get-auth-token --generate`` put it)."""
+    if os.environ.get("RAY_AUTH_TOKEN"):
+        return True
+    path = os.environ.get("RAY_AUTH_TOKEN_PATH") or os.path.join(os.path.expanduser("~"), ".ray", "auth_token")
+    return os.path.isfile(path)
+
+
 def import_ray(local: bool):
     """Import Ray (and Ray Data) with qa's environment for it; a :class:`RayError` if missing.
+
+    Joining a cluster with a token on this machine sets ``RAY_AUTH_MODE=token`` unless it is set:
+    Ray 2.60's heads require the token by default, but its client leaves auth off unless told
+    (even ``ray status`` then fails with "Authentication token is missing").
 
     Raises:
         RayError: When ``ray[data]`` is not installed.
     """
     for k, v in {**COMMON_ENV, **(LOCAL_ENV if local else {})}.items():
         os.environ.setdefault(k, v)
+    if not local and _cluster_token_available():
+        os.environ.setdefault("RAY_AUTH_MODE", "token")
     try:
         import ray
         import ray.data  # noqa: F401  (ray without the [data] extra lacks pandas/pyarrow)
@@ -227,9 +242,16 @@ class RaySession:
                 kwargs["num_cpus"] = self.num_cpus or default_workers()
             try:
                 ray.init(address=self.address, **kwargs)
-            except (ConnectionError, TimeoutError, RuntimeError, ValueError) as exc:
+            except Exception as exc:  # noqa: BLE001 - Ray's many error types all become one clear message
+                auth = type(exc).__name__ == "AuthenticationError"
+                if not (auth or isinstance(exc, (ConnectionError, TimeoutError, RuntimeError, ValueError))):
+                    raise
                 where = "a local Ray instance" if local else f"the Ray cluster at {self.address}"
-                raise RayError(f"--ray: cannot start or join {where}: {exc}") from exc
+                hint = ""
+                if not local:  # its port answered (_check_reachable): most often a missing or wrong token
+                    hint = ("; if the cluster uses token auth (Ray's default), put the head's token "
+                            "(`ray get-auth-token` there) in ~/.ray/auth_token or $RAY_AUTH_TOKEN here")
+                raise RayError(f"--ray: cannot start or join {where}: {str(exc).splitlines()[0]}{hint}") from exc
             self.started_here = True
         self.seconds = time.perf_counter() - t
         logging.getLogger("ray.data").setLevel(logging.ERROR)  # per-run "execution finished" notices
@@ -364,7 +386,20 @@ class RayEmbedder:
         ds = ray.data.from_items(rows, override_num_blocks=len(rows))
         ds = _map(ds, ray, _actor_class(spec), workers, restarts=self.session.address is not None)
         self.runs += 1
-        for out in ds.iter_rows():
+        try:
+            self._collect(ds.iter_rows(), batches, n_spans, first, vectors, sums, counts, on_batch)
+        except ray.exceptions.RayError as exc:  # an actor or task died on the cluster
+            where = "the local Ray instance" if self.session.address is None else f"the Ray cluster at {self.session.address}"
+            raise RayError(f"--ray: embedding failed on {where}: {type(exc).__name__}: {str(exc).splitlines()[0]} "
+                           "(a worker died: check the cluster's logs, its memory, its auth token, and that the "
+                           "model path exists on every node)") from exc
+        return SpanEncoding(vectors, sums, counts)
+
+    @staticmethod
+    def _collect(rows, batches, n_spans, first, vectors, sums, counts, on_batch) -> None:
+        """Write each finished batch's vectors, span sums and token counts into place."""
+        dim = vectors.shape[1]
+        for out in rows:
             idx = batches[int(out["batch"])]
             vectors[idx] = np.frombuffer(out["vectors"], dtype=np.float32).reshape(len(idx), dim)
             s = np.frombuffer(out["sums"], dtype=np.float32).reshape(-1, dim)
@@ -376,4 +411,3 @@ class RayEmbedder:
                 at += k
             if on_batch is not None:
                 on_batch(len(idx))
-        return SpanEncoding(vectors, sums, counts)

@@ -119,3 +119,63 @@ def test_missing_ray_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray.data", None)
     with pytest.raises(RayError, match=r"pip install 'ray\[data\]'"):
         import_ray(local=True)
+
+
+def _netns_why_not() -> str | None:
+    import os
+    import shutil
+    import subprocess
+
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        return "needs root and unshare -n"
+    r = subprocess.run(["unshare", "-n", "true"], capture_output=True, text=True)
+    return None if r.returncode == 0 else f"unshare -n failed: {r.stderr.strip()}"
+
+
+@pytest.mark.slow
+def test_index_joins_a_separate_ray_cluster_by_address(seeds_index, tmp_path):
+    """`qa index --ray HOST:PORT` against a Ray head started apart with `ray start --head` (its own
+    processes and token auth, Ray's default), in a network namespace with only loopback: Ray's
+    head listens on every interface, and nothing of this test must be reachable from outside. The
+    index equals the single-process one; a wrong token is a clear error."""
+    import os
+    import subprocess
+
+    pytest.importorskip("ray.data", reason="ray[data] is not installed: pip install 'ray[data]'")
+    why = _netns_why_not()
+    if why:
+        if os.environ.get("QA_REQUIRE_NETNS") == "1":
+            pytest.fail(f"QA_REQUIRE_NETNS=1 but {why}")
+        pytest.skip(why)
+    from qa.index.store import IndexStore
+
+    bin_dir = Path(sys.executable).parent
+    out, bad = tmp_path / "ix", tmp_path / "ix-bad"
+    script = f"""
+set -u
+ip link set lo up
+export HOME={tmp_path} RAY_USAGE_STATS_ENABLED=0
+"{bin_dir / 'ray'}" get-auth-token --generate >/dev/null 2>&1 || exit 91  # as a secured head has one
+"{bin_dir / 'ray'}" start --head --port 6391 --num-cpus 2 --include-dashboard false --disable-usage-stats >{tmp_path}/head.log 2>&1 || exit 90
+"{sys.executable}" -m qa index -q --ray 127.0.0.1:6391 --corpus {SEEDS} --index-dir {out} >{tmp_path}/good.log 2>&1
+good=$?
+RAY_AUTH_TOKEN=0123456789abcdef0123456789abcdef "{sys.executable}" -m qa index -q --ray 127.0.0.1:6391 --corpus {SEEDS} --index-dir {bad} >{tmp_path}/bad.log 2>&1
+bad=$?
+"{bin_dir / 'ray'}" stop --force >/dev/null 2>&1
+echo "$good $bad"
+"""
+    run = subprocess.run(["unshare", "-n", "bash", "-c", script], capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    logs = {n: (tmp_path / f"{n}.log").read_text(errors="replace")[-1500:] for n in ("head", "good", "bad")
+            if (tmp_path / f"{n}.log").is_file()}
+    assert run.returncode == 0, (run.stdout, run.stderr, logs)
+    good, bad_rc = run.stdout.split()[-2:]
+    assert good == "0", logs
+    a, b = IndexStore.open(seeds_index).data, IndexStore.open(out).data
+    assert a.chunk_ids == b.chunk_ids
+    np.testing.assert_allclose(b.chunk_vectors, a.chunk_vectors, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(b.sentence_vectors, a.sentence_vectors, atol=1e-5, rtol=0)
+    assert bad_rc == "8", logs  # RayError's exit code
+    assert "qa: error: --ray: cannot start or join the Ray cluster at 127.0.0.1:6391" in logs["bad"]
+    assert "ray get-auth-token" in logs["bad"] and "Traceback" not in logs["bad"]
+    assert not (bad / "CURRENT").exists()
