@@ -154,8 +154,9 @@ def ask(page, text: str) -> float:
 
 
 def open_accordion(page, elem_id: str) -> None:
-    """Open a closed accordion (its content is only put in the page when open)."""
-    page.click(f"#{elem_id} .label-wrap")
+    """Open an accordion unless it is open already (its content is only put in the page when open)."""
+    if page.locator(f"#{elem_id} .label-wrap.open").count() == 0:
+        page.click(f"#{elem_id} .label-wrap")
 
 
 def last_bot(page) -> str:
@@ -616,16 +617,21 @@ Mayor Tamsin Reed said the barge would dock at four villages every week.
 """
 
 
-def test_upload_then_ask(page, server, tmp_path):
-    url, svc, _ = server
+def upload_new_article(page, tmp_path) -> None:
+    """Upload NEW_ARTICLE as glimmerfield.txt through the page (already open) and wait until it is indexed."""
     path = tmp_path / "glimmerfield.txt"
     path.write_text(NEW_ARTICLE)
-    open_page(page, url)
     open_accordion(page, "qa-upload-acc")
     page.set_input_files("#qa-files input[type=file]", str(path))
     wait_for_file(page, "glimmerfield")
     page.click("#qa-add")
     page.wait_for_selector("#qa-status :text('Added 1 file')", timeout=60000)
+
+
+def test_upload_then_ask(page, server, tmp_path):
+    url, svc, _ = server
+    open_page(page, url)
+    upload_new_article(page, tmp_path)
     assert (Path(svc.index_dir) / "uploads" / "glimmerfield.txt").exists()
     ask(page, "Who designed the floating library barge?")
     assert "Quenby" in last_bot(page)
@@ -683,6 +689,9 @@ def test_hostile_text_is_shown_as_text(page, server, tmp_path):
 def test_library_lists_edits_and_opens_articles(page, server, tmp_path, artifacts):
     url, svc, _ = server
     open_page(page, url)
+    if not (Path(svc.index_dir) / "uploads" / "glimmerfield.txt").exists():  # run alone, not after the upload test
+        (tmp_path / "first").mkdir()
+        upload_new_article(page, tmp_path / "first")
     ask(page, IP_QUESTION)
     open_accordion(page, "qa-library-acc")
     rows = page.locator("#qa-library tbody tr")
