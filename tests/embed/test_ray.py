@@ -128,15 +128,16 @@ def _netns_why_not() -> str | None:
 
     if os.geteuid() != 0 or not shutil.which("unshare"):
         return "needs root and unshare -n"
-    r = subprocess.run(["unshare", "-n", "true"], capture_output=True, text=True)
-    return None if r.returncode == 0 else f"unshare -n failed: {r.stderr.strip()}"
+    r = subprocess.run(["unshare", "-n", "-p", "-f", "-m", "--mount-proc", "true"], capture_output=True, text=True)
+    return None if r.returncode == 0 else f"unshare -n -p -m failed: {r.stderr.strip()}"
 
 
 @pytest.mark.slow
 def test_index_joins_a_separate_ray_cluster_by_address(seeds_index, tmp_path):
     """`qa index --ray HOST:PORT` against a Ray head started apart with `ray start --head` (its own
     processes and token auth, Ray's default), in a network namespace with only loopback: Ray's
-    head listens on every interface, and nothing of this test must be reachable from outside. The
+    head listens on every interface, and nothing of this test must be reachable from outside (its own
+    PID namespace too, so that `ray stop` there ends only that head). The
     index equals the single-process one; a wrong token is a clear error."""
     import os
     import subprocess
@@ -164,8 +165,11 @@ bad=$?
 "{bin_dir / 'ray'}" stop --force >/dev/null 2>&1
 echo "$good $bad"
 """
-    run = subprocess.run(["unshare", "-n", "bash", "-c", script], capture_output=True, text=True, timeout=600,
-                         env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    # Own network and PID namespaces: `ray stop` kills every Ray process it can see, and in the
+    # machine's PID namespace that includes this session's local instance (whose raylet's death
+    # ends this pytest process).
+    run = subprocess.run(["unshare", "-n", "-p", "-f", "-m", "--mount-proc", "bash", "-c", script],
+                         capture_output=True, text=True, timeout=600, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     logs = {n: (tmp_path / f"{n}.log").read_text(errors="replace")[-1500:] for n in ("head", "good", "bad")
             if (tmp_path / f"{n}.log").is_file()}
     assert run.returncode == 0, (run.stdout, run.stderr, logs)
