@@ -45,3 +45,22 @@ def index_lock(index_dir: Path, timeout: float = 0.0):
         yield
     finally:
         lock.release()
+
+
+def build_running(index_dir: Path) -> bool:
+    """Whether a ``qa index`` (any process, this one included) holds the index's write lock now.
+
+    Probes the lock without waiting; False when it cannot be probed (no folder, read-only).
+    """
+    if not (Path(index_dir) / LOCK_NAME).exists():
+        return False
+    lock = FileLock(str(Path(index_dir) / LOCK_NAME), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        return True
+    except OSError:
+        return False
+    lock.release()
+    return False
+

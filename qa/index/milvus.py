@@ -135,9 +135,14 @@ class MilvusBackend:
         kind: ``milvus-lite`` or ``milvus``.
         ef_search: HNSW search breadth before filters raise it (default 128).
         uri: The store, to reconnect once when the engine dropped the channel (idle UI sessions).
+
+    Attributes:
+        updating: Opened while a build brings the collection one build past the folder's (see
+            :func:`open_backend`): the changed articles' passages may be missing or new.
     """
 
     in_folder = False
+    updating = False
 
     def __init__(self, client, name: str, chunk_ids: list[str] | None = None, terms_of=None,
                  kind: str = "milvus-lite", ef_search: int = EF_SEARCH, uri: StoreURI | None = None) -> None:
@@ -355,15 +360,35 @@ def open_backend(uri: StoreURI, store, terms_of=None) -> MilvusBackend:
         raise StoreNotLoaded(f"no Milvus collection {name} for the index in {store.index_dir} in {uri}; {fix}")
     meta = read_meta(client, name)
     check_meta(meta, name, uri, manifest.get("settings"), manifest.get("model", {}), store.index_dir)
+    updating = False
     if meta.get("fingerprint") != manifest.get("fingerprint"):
-        raise IndexError_(f"the Milvus collection {name} in {uri} is out of step with the index in "
-                          f"{store.index_dir} (another build changed one of them); {fix}")
+        updating = _updating_from(meta, manifest.get("fingerprint"), store.index_dir)
+        if not updating:
+            raise IndexError_(f"the Milvus collection {name} in {uri} is out of step with the index in "
+                              f"{store.index_dir} (another build changed one of them); {fix}")
     client.load_collection(name)
     backend = MilvusBackend(client, name, store.data.chunk_ids, terms_of, kind=uri.kind, uri=uri)
-    if backend.count() != len(store.data.chunk_ids):
+    backend.updating = updating
+    if not updating and backend.count() != len(store.data.chunk_ids):
         raise IndexError_(f"the Milvus collection {name} in {uri} holds {backend.count()} passages, the index in "
                           f"{store.index_dir} {len(store.data.chunk_ids)}; {fix}")
     return backend
+
+
+def _updating_from(meta: dict, fingerprint: str | None, index_dir: Path) -> bool:
+    """Whether a collection that does not record the folder's build is one build ahead of it, with
+    that build still running: an incremental :func:`sync` from this folder's build under way
+    (``syncing_from``), or done with the folder's swap still to come (``previous``).
+
+    Readers of the folder are then served, not refused: only the articles that build changes can
+    differ between the two (passages the folder does not know are dropped). Once no build runs,
+    a mismatch is a failed build, and is refused.
+    """
+    from qa.index.lock import build_running
+
+    if fingerprint is None or fingerprint not in (meta.get("syncing_from"), meta.get("previous")):
+        return False
+    return build_running(index_dir)
 
 
 def sync(uri: StoreURI, index_dir: Path, data, texts_of, replace_docs: set[str] | None, removed: list[str],
@@ -402,8 +427,9 @@ def sync(uri: StoreURI, index_dir: Path, data, texts_of, replace_docs: set[str] 
                           server_has_bm25(_version(client)), index_type, meta)
     else:
         meta["index_type"] = read_meta(client, name).get("index_type", "FLAT")
-        # From here on the collection is between builds: a reader refuses it until the end.
-        write_meta(client, name, {**meta, "fingerprint": None})
+        # From here on the collection is between builds: readers of the previous folder build are
+        # served while this build runs (_updating_from), and refused if it dies.
+        write_meta(client, name, {**meta, "fingerprint": None, "syncing_from": old_fingerprint})
     client.load_collection(name)
     backend = MilvusBackend(client, name, kind=uri.kind)
     if full:
@@ -423,7 +449,8 @@ def sync(uri: StoreURI, index_dir: Path, data, texts_of, replace_docs: set[str] 
         backend.replace(sorted(set(replace_docs) | set(removed)), records)
     if hasattr(client, "flush"):  # a server seals the segments; milvus-lite persists its file
         client.flush(name)
-    write_meta(client, name, {**meta, "fingerprint": man.get("fingerprint")})
+    write_meta(client, name, {**meta, "fingerprint": man.get("fingerprint"),
+                              "previous": None if full else old_fingerprint})
     return backend
 
 

@@ -142,6 +142,74 @@ def test_incremental_add_change_delete_reach_the_store(tmp_path, embedder, kind)
 
 
 @pytest.mark.parametrize("kind", [k for k in store_kinds() if k != "faiss"])
+def test_readers_opening_during_an_update_are_served_and_refused_once_it_failed(tmp_path, embedder, kind,
+                                                                                 monkeypatch):
+    """A `qa ask` started while `qa index` syncs the collection (or between the sync and the folder's
+    swap) is answered from the previous folder build, not refused as "out of step"; a collection
+    left ahead of its folder by a build that is no longer running is still refused."""
+    from qa.index import milvus
+    from qa.index.milvus import read_meta
+    from qa.pipeline import QAService
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    ix = tmp_path / "ix"
+    build(embedder, corpus, ix, kind, query_encoder=False)
+    open_it = lambda: QAService(index_dir=ix, corpus=[corpus], progress=False, build=False, embedder=embedder,
+                                store=store_uri(kind, tmp_path))
+    before = open_it()
+    old_fp = before.store.manifest["fingerprint"]
+    expected = before.ask(QUESTIONS[0]).answer
+    (corpus / "chips.txt").write_text(NEW)
+
+    seen = {}
+    real_replace = milvus.MilvusBackend.replace
+
+    def replace_then_read(self, doc_ids, chunks):
+        seen["mid_sync"] = open_it()  # the collection is marked as syncing from old_fp now
+        real_replace(self, doc_ids, chunks)
+
+    from qa.index import builder as builder_mod
+
+    real_write_index = builder_mod.write_index
+
+    def read_then_write(index_dir, data):
+        seen["before_swap"] = open_it()  # synced, the folder not yet swapped
+        real_write_index(index_dir, data)
+
+    monkeypatch.setattr(milvus.MilvusBackend, "replace", replace_then_read)
+    monkeypatch.setattr(builder_mod, "write_index", read_then_write)
+    rep = build(embedder, corpus, ix, kind, query_encoder=False)
+    monkeypatch.undo()
+    assert rep.added == ["chips"]
+    for when in ("mid_sync", "before_swap"):
+        svc = seen[when]
+        assert svc.retriever.backend.updating, when
+        assert svc.store.manifest["fingerprint"] == old_fp  # the previous folder build
+        ans = svc.ask(QUESTIONS[0])
+        assert ans.answer == expected, when
+        assert any("was being updated" in n for n in ans.notes), (when, ans.notes)
+    after = open_it()
+    assert not after.retriever.backend.updating
+    assert not any("was being updated" in n for n in after.ask(QUESTIONS[0]).notes)
+    meta = read_meta(after.retriever.backend.client, after.retriever.backend.name)
+    assert meta["previous"] == old_fp and meta["fingerprint"] == after.store.manifest["fingerprint"]
+
+    # A build that died after its sync: the folder stays at the build before, no build runs.
+    (corpus / "chips.txt").write_text(NEW + " The inquiry was later extended.")
+
+    def die(index_dir, data):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(builder_mod, "write_index", die)
+    with pytest.raises(KeyboardInterrupt):
+        build(embedder, corpus, ix, kind, query_encoder=False)
+    monkeypatch.undo()
+    with pytest.raises(IndexError_, match="out of step"):
+        open_it()
+
+
+@pytest.mark.parametrize("kind", [k for k in store_kinds() if k != "faiss"])
 def test_switching_a_folder_index_to_milvus_loads_every_passage(tmp_path, seeds_index, embedder, kind):
     """An index first built on the default store, then given --store: nothing is embedded again and
     every passage reaches the collection (a bug once loaded only the changed articles: none)."""
