@@ -4,23 +4,22 @@
 
 Run it from each checkout's folder (``git worktree add /tmp/old <commit>``, then ``cd /tmp/old``
 with the same venv): it imports ``qa`` from the current folder and prints which one it used, with
-p50/p95/mean over the first N questions (default 809) after 20 untimed ones. QUESTIONS is JSONL with
-a ``text`` (BEIR queries) or ``question`` field. Alternate the two checkouts a few times: the
+p50/p95/mean over N questions (default 809) after 20 untimed ones (``bench.query.latency``).
+QUESTIONS is JSONL with a ``text`` (BEIR queries) or ``question`` field. Alternate the two checkouts a few times: the
 machine's load moves the figures more than small code changes do.
 """
 from __future__ import annotations
 
 import json
-import statistics
 import sys
-import time
 from pathlib import Path
 
-sys.path.insert(0, ".")
+sys.path.insert(0, ".")  # this checkout's qa and bench, not the installed ones
 
 
 def main(argv: list[str]) -> int:
     import qa
+    from bench.query import latency
     from qa.pipeline import QAService
 
     if len(argv) not in (3, 4):
@@ -29,18 +28,11 @@ def main(argv: list[str]) -> int:
     ix, corpus, qfile = argv[:3]
     n = int(argv[3]) if len(argv) == 4 else 809
     rows = [json.loads(line) for line in Path(qfile).read_text(encoding="utf-8").splitlines() if line.strip()]
-    qs = [r.get("text") or r.get("question") for r in rows][:n]
+    qs = [r.get("text") or r.get("question") for r in rows][:n + 20]
     svc = QAService(index_dir=Path(ix), corpus=[Path(corpus)], progress=False, build=False)
-    for q in qs[:20]:
-        svc.ask(q)
-    ms = []
-    for q in qs:
-        t = time.perf_counter()
-        svc.ask(q)
-        ms.append((time.perf_counter() - t) * 1000)
-    ms.sort()
-    print(json.dumps({"code": qa.__file__, "n": len(ms), "p50_ms": round(statistics.median(ms), 2),
-                      "p95_ms": round(ms[int(0.95 * len(ms))], 2), "mean_ms": round(statistics.fmean(ms), 2)}))
+    wall = latency(svc, qs, warmup=20)["wall"]
+    print(json.dumps({"code": qa.__file__, "n": wall["n"], "p50_ms": wall["p50"], "p95_ms": wall["p95"],
+                      "mean_ms": wall["mean"]}))
     return 0
 
 

@@ -94,6 +94,7 @@ class RawClient:
         self.predict("warm up", api_name="/ask")
 
     def predict(self, question: str, api_name: str = "/ask"):
+        # /ask's arguments in order: question, history, outlets, date_from, date_to, k, as_of.
         body = json.dumps({"data": [question, None, None, None, None, 10, None]})
         self.conn.request("POST", f"/gradio_api/call{api_name}", body=body,
                           headers={"Content-Type": "application/json"})

@@ -22,6 +22,33 @@ START_MILVUS_ENV = "QA_START_MILVUS"
 _MILVUS_PORT = "19530"
 
 
+#: ``QA_REQUIRE_NETNS=1`` (set by ``.ci/run``): a test that needs Linux namespaces fails where it
+#: cannot make them instead of skipping, so CI never passes by skipping them.
+REQUIRE_NAMESPACES_ENV = "QA_REQUIRE_NETNS"
+
+
+def namespaces_unavailable(*flags: str) -> str | None:
+    """Why ``unshare FLAGS`` (e.g. ``-n``, ``-m``) cannot run here, or None when it can."""
+    import shutil
+    import subprocess
+
+    if os.geteuid() != 0:
+        return f"needs root for unshare {' '.join(flags)}"
+    if not shutil.which("unshare"):
+        return "no unshare"
+    r = subprocess.run(["unshare", *flags, "true"], capture_output=True, text=True)
+    return None if r.returncode == 0 else f"unshare {' '.join(flags)} failed: {r.stderr.strip()}"
+
+
+def require_namespaces(*flags: str) -> None:
+    """Skip the calling test unless ``unshare FLAGS`` works; fail instead under ``QA_REQUIRE_NETNS=1``."""
+    why = namespaces_unavailable(*flags)
+    if why:
+        if os.environ.get(REQUIRE_NAMESPACES_ENV) == "1":
+            pytest.fail(f"{REQUIRE_NAMESPACES_ENV}=1 but {why}")
+        pytest.skip(why)
+
+
 def pytest_configure(config) -> None:
     if os.environ.get(START_MILVUS_ENV) != "1" or os.environ.get("QA_MILVUS_URI"):
         return

@@ -31,6 +31,7 @@ from pathlib import Path
 import pytest
 
 from qa.errors import WriteError
+from tests.conftest import require_namespaces
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -72,13 +73,8 @@ def test_ask_into_a_closed_pipe_ends_quietly(seeds_index, tmp_path):
     assert b"Traceback" not in p.stderr and b"BrokenPipe" not in p.stderr, p.stderr.decode()[-2000:]
 
 
-def _ro_mount_ok() -> bool:
-    return os.geteuid() == 0 and shutil.which("unshare") is not None and \
-        subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode == 0
-
-
-@pytest.mark.skipif(not _ro_mount_ok(), reason="needs root for a read-only bind mount (unshare -m)")
 def test_index_into_a_read_only_folder_says_so(tmp_path):
+    require_namespaces("-m")  # a read-only bind mount in a private mount namespace
     ro = tmp_path / "ro"
     ro.mkdir()
     cmd = (f"mount --bind {ro} {ro} && mount -o remount,ro,bind {ro} && exec {sys.executable} -m qa index "

@@ -242,10 +242,7 @@ class RaySession:
                 kwargs["num_cpus"] = self.num_cpus or default_workers()
             try:
                 ray.init(address=self.address, **kwargs)
-            except Exception as exc:  # noqa: BLE001 - Ray's many error types all become one clear message
-                auth = type(exc).__name__ == "AuthenticationError"
-                if not (auth or isinstance(exc, (ConnectionError, TimeoutError, RuntimeError, ValueError))):
-                    raise
+            except (ConnectionError, TimeoutError, RuntimeError, ValueError, ray.exceptions.AuthenticationError) as exc:
                 where = "a local Ray instance" if local else f"the Ray cluster at {self.address}"
                 hint = ""
                 if not local:  # its port answered (_check_reachable): most often a missing or wrong token

@@ -116,6 +116,9 @@ class SearchBackend(Protocol):
     #: Passages live in the index folder and are written with it (FAISS): the builder writes the
     #: folder, not :meth:`replace` / :meth:`delete`.
     in_folder: bool
+    #: Opened while a build was bringing the store one build past the folder's: the articles that
+    #: build changes may be missed (answers say so).
+    updating: bool
 
     def dense(self, query_vector: np.ndarray, depth: int, where: Where | None = None) -> Hits:
         """The ``depth`` passages nearest ``query_vector`` (cosine), among ``where`` when given."""
@@ -161,6 +164,7 @@ class FaissBackend:
     kind = "faiss"
     lexical_available = True
     in_folder = True
+    updating = False  # written with its folder: never out of step with it
 
     def __init__(self, data) -> None:
         self.data = data

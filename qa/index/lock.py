@@ -63,4 +63,3 @@ def build_running(index_dir: Path) -> bool:
         return False
     lock.release()
     return False
-

@@ -197,7 +197,7 @@ class HybridRetriever:
             mode = RetrievalMode.DENSE
             notes.append(f"the {self.backend.kind} store has no BM25 (a Milvus server older than 2.5): "
                          "only dense retrieval is available")
-        if getattr(self.backend, "updating", False):
+        if self.backend.updating:
             notes.append(f"the {self.backend.kind} store was being updated when this index was opened: articles "
                          "the update changes may be missed until the index is reopened")
 

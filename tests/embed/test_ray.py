@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from qa.embed.ray import LOCAL_BELOW, RayEmbedder, RayError, RaySession, import_ray
+from tests.conftest import require_namespaces
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 QUESTIONS = ["How much has Microsoft invested in OpenAI?", "Who leads OpenAI?"]
@@ -121,17 +122,6 @@ def test_missing_ray_says_how_to_install_it(monkeypatch):
         import_ray(local=True)
 
 
-def _netns_why_not() -> str | None:
-    import os
-    import shutil
-    import subprocess
-
-    if os.geteuid() != 0 or not shutil.which("unshare"):
-        return "needs root and unshare -n"
-    r = subprocess.run(["unshare", "-n", "-p", "-f", "-m", "--mount-proc", "true"], capture_output=True, text=True)
-    return None if r.returncode == 0 else f"unshare -n -p -m failed: {r.stderr.strip()}"
-
-
 @pytest.mark.slow
 def test_index_joins_a_separate_ray_cluster_by_address(seeds_index, tmp_path):
     """`qa index --ray HOST:PORT` against a Ray head started apart with `ray start --head` (its own
@@ -143,11 +133,7 @@ def test_index_joins_a_separate_ray_cluster_by_address(seeds_index, tmp_path):
     import subprocess
 
     pytest.importorskip("ray.data", reason="ray[data] is not installed: pip install 'ray[data]'")
-    why = _netns_why_not()
-    if why:
-        if os.environ.get("QA_REQUIRE_NETNS") == "1":
-            pytest.fail(f"QA_REQUIRE_NETNS=1 but {why}")
-        pytest.skip(why)
+    require_namespaces("-n", "-p", "-f", "-m", "--mount-proc")
     from qa.index.store import IndexStore
 
     bin_dir = Path(sys.executable).parent

@@ -17,6 +17,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from tests.conftest import require_namespaces
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -92,22 +93,9 @@ SCRIPT = textwrap.dedent('''
 ''')
 
 
-def _mount_ns_ok() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root for unshare -m and a tmpfs"
-    if not shutil.which("unshare"):
-        return "no unshare"
-    r = subprocess.run(["unshare", "-m", "true"], capture_output=True, text=True)
-    return None if r.returncode == 0 else f"unshare -m failed: {r.stderr.strip()}"
-
-
 @pytest.fixture(scope="module")
 def full_disk_report(tmp_path_factory) -> dict:
-    why = _mount_ns_ok()
-    if why:
-        if os.environ.get("QA_REQUIRE_NETNS") == "1":
-            pytest.fail(f"QA_REQUIRE_NETNS=1 but {why}")
-        pytest.skip(why)
+    require_namespaces("-m")
     tmp = tmp_path_factory.mktemp("fulldisk")
     mnt, corpus, scratch = tmp / "mnt", tmp / "corpus", tmp / "scratch"
     mnt.mkdir()

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.conftest import require_namespaces
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -28,23 +29,9 @@ BATCH_QUESTIONS = 1500
 HOLD_SECONDS = 25
 
 
-def _netns_ok() -> str | None:
-    """Why a network namespace cannot be made here, or None when it can."""
-    if os.geteuid() != 0:
-        return "needs root for unshare -n -m"
-    if not shutil.which("unshare"):
-        return "no unshare"
-    r = subprocess.run(["unshare", "-n", "-m", "true"], capture_output=True, text=True)
-    return None if r.returncode == 0 else f"unshare -n -m failed: {r.stderr.strip()}"
-
-
 @pytest.fixture(scope="module")
 def netns():
-    why = _netns_ok()
-    if why:
-        if os.environ.get("QA_REQUIRE_NETNS") == "1":
-            pytest.fail(f"QA_REQUIRE_NETNS=1 but {why}")
-        pytest.skip(why)
+    require_namespaces("-n", "-m")
 
 
 def _questions(n: int) -> list[str]:
