@@ -6,8 +6,9 @@
 **Throughput.** The chunk texts (and sentence spans) the builder would embed for a seeded sample of
 articles of each corpus (news-bbc, SciFact train) are cut into groups; every group goes through
 every option in turn, in a rotating order, so a machine shared with other work slows all options
-alike. Per option: chunks/s, tokens/s (tokens the model reads), the ratio to today's path (torch
-bfloat16, batches of 32 texts sorted by length), the cosine of its vectors to float32 torch's, and
+alike. Per option: chunks/s, tokens/s (tokens the model reads), the ratio to today's path (torch in
+``--precision auto``'s choice for this CPU: bfloat16 where native, else float32; batches of 32 texts
+sorted by length), the cosine of its vectors to float32 torch's, and
 memory: the RSS its session added when loaded (worker processes' own RSS for ``processes``).
 
 **Quality** (``--quality``): for today's path and the new default, each SciFact train (all 5,183
@@ -239,8 +240,16 @@ def throughput(opts: dict, work: dict, group: int = 256) -> dict:
     return out
 
 
-def quality(out: Path, precisions: list[str], workers: int | None) -> dict:
-    """Full builds of SciFact train and the seeds for each precision, alternating; then their scores."""
+def quality(out: Path, precisions: list[str], workers: int | None, answer_sets: bool = True) -> dict:
+    """Full builds for each precision, alternating; then SciFact nDCG@10 and ``qa eval``'s answer figures.
+
+    Corpora: the seeds (``eval/qa.jsonl``), SciFact train (nDCG@10, float32 questions) and, with
+    ``answer_sets``, all of news-bbc (``eval/bbc.jsonl``) and the news-realtimeqa evaluation subset
+    (``eval/rtqa.jsonl``, made by ``eval/make_rtqa_sample.py --subset``), so that a change in
+    document vectors is judged on 731 questions, not on the 83 of the seeds alone.
+    """
+    import subprocess
+
     from bench.common import PeakRSS
     from qa.embed.model import Embedder
     from qa.evaluate.beir import BeirEvaluator, load_beir
@@ -249,7 +258,14 @@ def quality(out: Path, precisions: list[str], workers: int | None) -> dict:
 
     res: dict = {}
     beir = load_beir(SCIFACT, "train")
-    for name, corpus in (("seeds", [SEEDS]), ("scifact", [beir.corpus])):
+    corpora = [("seeds", [SEEDS], REPO / "eval" / "qa.jsonl"), ("scifact", [beir.corpus], None)]
+    if answer_sets:
+        rtqa_sub = out / "rtqa-subset.jsonl"
+        subprocess.run([sys.executable, str(REPO / "eval" / "make_rtqa_sample.py"), "--subset", str(rtqa_sub)],
+                       check=True, capture_output=True)
+        corpora += [("news-bbc", [BBC_RAW.parent / "articles.jsonl"], REPO / "eval" / "bbc.jsonl"),
+                    ("rtqa-subset", [rtqa_sub], REPO / "eval" / "rtqa.jsonl")]
+    for name, corpus, _ in corpora:
         for p in precisions:
             ix = out / "idx" / f"{name}-{p}"
             shutil.rmtree(ix, ignore_errors=True)
@@ -260,8 +276,8 @@ def quality(out: Path, precisions: list[str], workers: int | None) -> dict:
                 rep = IndexBuilder(emb, progress=False).run(corpus, ix, rebuild=True)
                 wall = time.perf_counter() - t
             emb.close()
-            res.setdefault(name, {})[p] = {"wall_s": round(wall, 1), "chunks": rep.chunks,
-                                           "chunks_per_s": round(rep.chunks / wall, 1),
+            res.setdefault(name, {})[p] = {"precision": emb.precision.value, "wall_s": round(wall, 1),
+                                           "chunks": rep.chunks, "chunks_per_s": round(rep.chunks / wall, 1),
                                            "rss_peak_mb": round(mem.peak_mb), "engine": rep.engine,
                                            "timings": {k: round(v, 2) for k, v in rep.timings.items()}}
             print(f"built {name} {p}: {res[name][p]}", flush=True)
@@ -272,16 +288,20 @@ def quality(out: Path, precisions: list[str], workers: int | None) -> dict:
         r = BeirEvaluator(svc, ("dense", "hybrid")).run(beir)
         res["scifact"][p]["ndcg@10"] = {c: round(m["ndcg@10"], 4) for c, m in r.metrics.items()}
         print(f"scifact {p}: {res['scifact'][p]['ndcg@10']}", flush=True)
-        import subprocess
-        ev = out / f"eval-{p}"
-        subprocess.run([sys.executable, "-m", "qa", "eval", str(REPO / "eval" / "qa.jsonl"), "--index-dir",
-                        str(out / "idx" / f"seeds-{p}"), "--precision", p, "--configs", "dense,hybrid", "-q",
-                        "--out", str(ev)], cwd=out, check=False, capture_output=True)
-        try:
-            m = json.loads((ev / "metrics.json").read_text())
-            res["seeds"][p]["qa_eval"] = m
-        except (OSError, ValueError) as exc:
-            res["seeds"][p]["qa_eval"] = f"unavailable: {exc}"
+        for name, corpus, qset in corpora:
+            if qset is None:
+                continue
+            ev = out / f"eval-{name}-{p}"
+            cmd = [sys.executable, "-m", "qa", "eval", str(qset), "--index-dir", str(out / "idx" / f"{name}-{p}"),
+                   "--precision", p, "--configs", "hybrid,dense", "-q", "--out", str(ev)]
+            if name != "seeds":
+                cmd += ["--corpus", str(corpus[0])]
+            run = subprocess.run(cmd, cwd=out, check=False, capture_output=True, text=True)
+            try:
+                res[name][p]["qa_eval"] = json.loads((ev / "metrics.json").read_text())
+            except (OSError, ValueError) as exc:
+                res[name][p]["qa_eval"] = f"unavailable: {exc}; {run.stderr[-500:]}"
+            print(f"eval {name} {p}: done", flush=True)
     return res
 
 
@@ -293,6 +313,10 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=None, help="threads / processes (default: every core)")
     ap.add_argument("--quality", action="store_true", help="also full SciFact + seeds builds and scores")
     ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--precisions", default="auto,int8",
+                    help="precisions --quality builds and scores (default auto,int8: today's default and int8)")
+    ap.add_argument("--no-answer-sets", action="store_true",
+                    help="--quality without news-bbc and the news-realtimeqa subset (seeds and SciFact only)")
     args = ap.parse_args(argv)
     from qa.embed.docenc import default_workers
     from qa.embed.model import Embedder
@@ -307,6 +331,12 @@ def main(argv=None) -> int:
                      "ort-int8-tokens-procs",
                      "ov-fp32", "ov-int8"]
         names = all_names if args.options == "all" else [n for n in all_names if n in args.options.split(",")]
+        from qa.embed.model import native_bfloat16
+
+        # Ratios are to today's path on this CPU: what `--precision auto` embeds with here.
+        today = "torch-bf16" if native_bfloat16() else "torch-fp32"
+        names = ([today] if today in names else []) + [n for n in names if n != today]
+        report["today"] = today
         emb = Embedder(precision="float32")
         work = {"news-bbc": corpus_work(emb, [BBC_RAW], args.articles),
                 "scifact": corpus_work(emb, [SCIFACT / "corpus.jsonl"], args.articles)}
@@ -318,7 +348,8 @@ def main(argv=None) -> int:
                       f"cos {r['cos_to_fp32_mean']:.4f}/{r['cos_to_fp32_min']:.4f} +{r['rss_added_mb']} MB", flush=True)
         write_json(args.out / "embed_options.json", report)
     if args.quality:
-        report["quality"] = quality(args.out, ["bfloat16", "int8"], args.workers)
+        report["quality"] = quality(args.out, args.precisions.split(","), args.workers,
+                                    answer_sets=not args.no_answer_sets)
     report["load_end"] = os.getloadavg()
     write_json(args.out / "embed_options.json", report)
     return 0

@@ -75,11 +75,12 @@ class Precision(Choice):
     AMX), else ``float32``.
 
     - ``int8`` (opt-in): chunks are embedded by the model's ONNX export with int8 weights on
-      onnxruntime (:mod:`qa.embed.docenc`). Not the default: on ``eval/qa.jsonl`` it answered one
-      question of 83 fewer than bfloat16 (0.662 vs 0.676 hybrid, retrieval nDCG@10 0.872 vs 0.852),
-      and its SciFact run did not finish on the loaded machine (bench/RESULTS.md).
+      onnxruntime (:mod:`qa.embed.docenc`). On an AVX2 CPU it builds 1.43-1.52× as fast as float32
+      torch, with SciFact train nDCG@10 within 0.004, but answer accuracy fell by one question of 83
+      on ``eval/qa.jsonl`` and by four of 178 on the held-out half of ``eval/bbc.jsonl``, so it is
+      not the default (bench/RESULTS.md).
     - ``bfloat16``: torch with bfloat16 autocast; 1.6× float32 on a CPU with native bfloat16,
-      slower without. Vectors within cosine 0.99998 of float32's.
+      about 7× slower than float32 without it (emulated). Vectors within cosine 0.99998 of float32's.
     - ``float32``: torch, the model as shipped.
 
     Questions are embedded by the float32 ONNX export whatever this is (:mod:`qa.embed.onnx`), so
