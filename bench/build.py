@@ -41,12 +41,15 @@ def batch_sample(texts: list[str], batch_size: int, fraction: float) -> list[str
 
 
 def raw_encode_seconds(embedder, texts: list[str]) -> float:
-    """``SentenceTransformer.encode`` of ``texts`` in the embedder's precision (its inference context)."""
+    """``SentenceTransformer.encode`` of ``texts`` in the embedder's precision (its inference context),
+    or the onnxruntime session alone when the build embeds on onnxruntime (int8, or ``auto`` float32)."""
     from qa.config import Precision
 
     t = time.perf_counter()
-    if embedder.precision is Precision.INT8:  # the raw int8 model: onnxruntime batches, no pipeline around it
-        embedder._onnx_encoder().run(texts)
+    inner = getattr(embedder, "inner", embedder)  # a RecordingEmbedder's own
+    onnx = inner.precision is Precision.INT8 or inner._onnx_float32()
+    if onnx and inner._onnx_encoder() is not None:  # the raw onnxruntime model, no pipeline around it
+        inner._onnx_encoder().run(texts)
         return time.perf_counter() - t
     with embedder.inference():
         embedder.model.encode(texts, batch_size=embedder.batch_size, convert_to_numpy=True,

@@ -31,8 +31,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None, metavar="PATH",
                    help="local sentence-transformers model folder (default: bundled all-MiniLM-L6-v2)")
     p.add_argument("--precision", default=Precision.AUTO.value, choices=[p.value for p in Precision],
-                   help="number format the model computes in (default: auto, which is bfloat16 on a CPU "
-                        "with native bfloat16 and float32 elsewhere)")
+                   help="number format documents are embedded in (default: auto: bfloat16 on a CPU with "
+                        "native bfloat16, else float32 on onnxruntime; float32: torch as shipped)")
     p.add_argument("--store", default=None, metavar="URI",
                    help="where passages are searched: milvus-lite:PATH (an embedded Milvus file) or "
                         "milvus://HOST:PORT (a Milvus server); default: $QA_STORE, else store = \"...\" in "

@@ -72,7 +72,9 @@ class Precision(Choice):
     """The number format document vectors are computed in.
 
     ``auto`` (default): ``bfloat16`` on a CPU that computes it natively (x86 with AVX512-BF16 or
-    AMX), else ``float32``.
+    AMX), else ``float32``, which a build runs through the model's ONNX export on onnxruntime in
+    token-budget batches: torch's vectors (to 1e-5), 1.14-1.23× as fast on an AVX2 CPU
+    (bench/RESULTS.md).
 
     - ``int8`` (opt-in): chunks are embedded by the model's ONNX export with int8 weights on
       onnxruntime (:mod:`qa.embed.docenc`). On an AVX2 CPU it builds 1.43-1.52× as fast as float32
@@ -81,7 +83,7 @@ class Precision(Choice):
       not the default (bench/RESULTS.md).
     - ``bfloat16``: torch with bfloat16 autocast; 1.6× float32 on a CPU with native bfloat16,
       about 7× slower than float32 without it (emulated). Vectors within cosine 0.99998 of float32's.
-    - ``float32``: torch, the model as shipped.
+    - ``float32``: torch, the model as shipped (``auto``'s float32 without onnxruntime).
 
     Questions are embedded by the float32 ONNX export whatever this is (:mod:`qa.embed.onnx`), so
     vectors of every precision can share one index.

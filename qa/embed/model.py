@@ -54,7 +54,15 @@ def _runtime_env() -> None:
 
 
 def native_bfloat16() -> bool:
-    """Whether this CPU multiplies bfloat16 matrices in hardware (AVX512-BF16 or AMX)."""
+    """Whether this CPU multiplies bfloat16 matrices in hardware (AVX512-BF16 or AMX).
+
+    Read from ``/proc/cpuinfo`` where there is one, so that a build which embeds on onnxruntime
+    (``auto`` on a CPU without it) never imports torch: an update of one article then skips the
+    1.5 s import and the model load. Elsewhere torch's own probes answer.
+    """
+    flags = _cpu_flags()
+    if flags is not None:
+        return bool(flags & {"avx512_bf16", "amx_tile"})
     _runtime_env()
     import torch
 
@@ -62,6 +70,18 @@ def native_bfloat16() -> bool:
         return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
     except AttributeError:  # a torch without these probes: assume not
         return False
+
+
+def _cpu_flags() -> set[str] | None:
+    """The first CPU's feature flags from ``/proc/cpuinfo`` (Linux on x86), else None."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    return set(line.partition(":")[2].split())
+    except OSError:
+        pass
+    return None
 
 
 def resolve_model_path(model: str | os.PathLike | None) -> Path:
@@ -147,7 +167,8 @@ class Embedder:
             at 32 and 20.1 s at 64 (16: 16.0 s).
         precision: ``auto`` (default), ``int8``, ``float32`` or ``bfloat16``; see
             :class:`~qa.config.Precision`. Vectors of any precision can share one index.
-        workers: Parallel workers for ``int8`` embedding (default None: every core).
+        workers: Parallel workers for onnxruntime embedding (``int8``, and ``auto`` where it runs
+            float32 on onnxruntime; default None: every core).
         worker_mode: ``threads`` (default: one onnxruntime session on ``workers`` threads) or
             ``processes`` (``workers`` single-thread processes); see bench/RESULTS.md for which
             measured faster.
@@ -166,6 +187,7 @@ class Embedder:
         self.worker_mode = worker_mode
         self.token_budget = token_budget
         self._precision: Precision | None = None
+        self._ort_float32: bool | None = None
         self._model = None
         self._query_encoder = None
         self._doc_encoder = None
@@ -173,11 +195,13 @@ class Embedder:
         self._tmp_dir = None
 
     def use_encoder_dir(self, path: Path | None) -> None:
-        """Keep the int8 document model in ``path`` (the index folder; made there once). Without one,
-        a temporary folder is used for this embedder's lifetime."""
+        """Keep the document models in ``path`` (the index folder: the float32 export, and the int8
+        model, made there once). Without one, int8 uses a temporary folder for this embedder's
+        lifetime and ``auto`` embeds with torch."""
         if path is not None and self._encoder_dir is not None and Path(path) != self._encoder_dir:
             self.close()
         self._encoder_dir = Path(path) if path is not None else None
+        self._ort_float32 = None  # decided again for this folder
 
     def close(self) -> None:
         """Stop the document encoder's worker processes, if any (also done when the embedder goes)."""
@@ -215,11 +239,12 @@ class Embedder:
     def precision(self) -> Precision:
         """The precision in use: ``int8``, ``float32`` or ``bfloat16`` (``auto`` resolved here).
 
-        ``auto`` stays on torch: int8 document vectors cost one answer of the 83 of
-        ``eval/qa.jsonl`` (0.662 against 0.676 hybrid; bench/RESULTS.md), so it is not the default
-        until the SciFact run says otherwise. ``int8`` needs onnxruntime and a model the ONNX export
-        reproduces (:class:`~qa.embed.onnx.EncoderSpec`); otherwise it falls back to torch
-        (bfloat16 where native, else float32).
+        ``auto`` is bfloat16 where native, else float32 (which a build runs on onnxruntime, with the
+        same vectors: :meth:`_onnx_float32`). It is never int8: int8 document vectors cost answers
+        (one of 83 on ``eval/qa.jsonl``, four of 178 on the bbc test half; bench/RESULTS.md).
+        ``int8`` needs onnxruntime and a model the ONNX export reproduces
+        (:class:`~qa.embed.onnx.EncoderSpec`); otherwise it falls back to torch (bfloat16 where
+        native, else float32).
         """
         if self._precision is None:
             wanted = self.requested_precision
@@ -235,13 +260,22 @@ class Embedder:
 
     def _int8_possible(self) -> bool:
         from qa.embed import docenc
+
+        return docenc.available() and self._onnx_possible()
+
+    def _onnx_possible(self) -> bool:
+        """Whether onnxruntime is here and the ONNX export reproduces this model."""
         from qa.embed.onnx import EncoderSpec
 
-        return docenc.available() and EncoderSpec.for_model(self.path, self.info.model_id,
-                                                            self.info.max_seq_length) is not None
+        try:
+            import onnxruntime  # noqa: F401
+        except Exception:
+            return False
+        return EncoderSpec.for_model(self.path, self.info.model_id, self.info.max_seq_length) is not None
 
     def _onnx_encoder(self):
-        """The int8 document encoder, made (exported and quantised) on first use."""
+        """The onnxruntime document encoder (int8, or the float32 export for ``auto``), made
+        (exported, and quantised for int8) on first use."""
         if self._doc_encoder is None:
             from qa.embed import docenc
             from qa.embed.onnx import _read_spec
@@ -253,7 +287,12 @@ class Embedder:
 
                     self._tmp_dir = tempfile.TemporaryDirectory(prefix="qa-doc-encoder-")
                 where = Path(self._tmp_dir.name)
-            onnx_file = docenc.ensure_document_encoder(where, self)
+            if self.precision is Precision.INT8:
+                onnx_file = docenc.ensure_document_encoder(where, self)
+            else:  # float32: the very export questions are embedded with
+                from qa.embed.onnx import export_query_encoder
+
+                onnx_file = export_query_encoder(self, where) if where.is_dir() else None
             if onnx_file is None:
                 return None
             cfg = docenc.WorkerConfig(str(onnx_file), str(self.path / "tokenizer.json"), _read_spec(where))
@@ -266,9 +305,10 @@ class Embedder:
         """What embeds documents, for the manifest: engine, precision, quantisation, workers."""
         from qa.embed import docenc
 
-        if self.precision is Precision.INT8:
+        if self.precision is Precision.INT8 or self._onnx_float32():
             enc = self._doc_encoder
-            return {"engine": "onnxruntime", "precision": "int8", "quantization": docenc.QUANTIZATION,
+            quant = {"quantization": docenc.QUANTIZATION} if self.precision is Precision.INT8 else {}
+            return {"engine": "onnxruntime", "precision": self.precision.value, **quant,
                     "workers": enc.workers if enc else (self.workers or docenc.default_workers()),
                     "worker_mode": enc.mode if enc else self.worker_mode,
                     "token_budget": self.token_budget or docenc.TOKEN_BUDGET}
@@ -345,12 +385,27 @@ class Embedder:
 
     def _run(self, texts: list[str], spans: list[list[tuple[int, int]]] | None,
              show_progress: bool, on_batch=None) -> SpanEncoding:
-        if self.precision is Precision.INT8:
+        if self.precision is Precision.INT8 or self._onnx_float32():
             enc = self._onnx_encoder()
             if enc is not None:
                 return enc.run(texts, spans, self.info.dim, on_batch)
-            self._precision = self._torch_precision()  # the export failed: torch embeds
+            if self.precision is Precision.INT8:
+                self._precision = self._torch_precision()  # the export failed: torch embeds
+            self._ort_float32 = False
         return self._torch_run(texts, spans, show_progress, None, on_batch)
+
+    def _onnx_float32(self) -> bool:
+        """Whether documents go through the float32 ONNX export on onnxruntime: ``auto`` on a CPU
+        without native bfloat16, in a build (which keeps the export in its index folder, see
+        :meth:`use_encoder_dir`). The vectors are torch float32's (tested to 1e-5), embedded
+        1.14-1.23× as fast on an AVX2 CPU (bench/RESULTS.md). An explicit ``float32`` stays on torch,
+        and so does an embedder with no index folder (no export is made just for a few texts)."""
+        if self._encoder_dir is None:
+            return False
+        if self._ort_float32 is None:
+            self._ort_float32 = (self.requested_precision is Precision.AUTO and self.precision is Precision.FLOAT32
+                                 and self._onnx_possible())
+        return self._ort_float32
 
     def _torch_run(self, texts: list[str], spans: list[list[tuple[int, int]]] | None,
                    show_progress: bool, precision: Precision | None = None, on_batch=None) -> SpanEncoding:

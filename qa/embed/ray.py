@@ -343,8 +343,8 @@ class RayEmbedder:
         """The single-process path's batches of ``texts`` and what the actors must load."""
         inner = self.inner
         path = str(inner.path)
-        if inner.precision is Precision.INT8:
-            enc = inner._onnx_encoder()  # exports and quantises once, into the index folder
+        if inner.precision is Precision.INT8 or inner._onnx_float32():
+            enc = inner._onnx_encoder()  # exports (and quantises, for int8) once, into the index folder
             if enc is not None:
                 import dataclasses
 
@@ -352,8 +352,10 @@ class RayEmbedder:
 
                 lengths = [len(e.ids) for e in enc._local.tokenize(texts)]
                 cfg = enc.config if enc.mode == "threads" else dataclasses.replace(enc.config, threads=1)
-                return plan_batches(lengths, enc.budget), ActorSpec(path, inner.batch_size, "int8", cfg)
-            inner._precision = inner._torch_precision()  # the export failed: torch embeds, as in Embedder._run
+                return plan_batches(lengths, enc.budget), ActorSpec(path, inner.batch_size, inner.precision.value, cfg)
+            if inner.precision is Precision.INT8:  # the export failed: torch embeds, as in Embedder._run
+                inner._precision = inner._torch_precision()
+            inner._ort_float32 = False
         order = np.argsort([-len(t) for t in texts], kind="stable")
         batches = [order[b:b + inner.batch_size] for b in range(0, len(texts), inner.batch_size)]
         import torch

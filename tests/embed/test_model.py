@@ -55,6 +55,32 @@ def test_auto_precision_follows_the_cpu_without_int8(monkeypatch, native, expect
     assert model_mod.Embedder(precision="float32").precision is Precision.FLOAT32
 
 
+def test_auto_float32_builds_run_the_export_on_onnxruntime_with_torchs_vectors(tmp_path, monkeypatch,
+                                                                              float32_embedder):
+    from qa.embed import model as model_mod
+
+    monkeypatch.setattr(model_mod, "native_bfloat16", lambda: False)
+    texts, spans = TEXTS[:40], [[(0, 9)] if len(t) > 9 else [] for t in TEXTS[:40]]
+    ref = float32_embedder.encode_with_spans(texts, spans)
+    auto = model_mod.Embedder(precision="auto")
+    assert auto.engine["engine"] == "torch"  # no index folder: nothing is exported for a few texts
+    auto.use_encoder_dir(tmp_path)  # what a build does
+    try:
+        got = auto.encode_with_spans(texts, spans)
+        assert auto.engine == {"engine": "onnxruntime", "precision": "float32", "workers": auto.engine["workers"],
+                               "worker_mode": "threads", "token_budget": 4096}
+        assert (tmp_path / "query_encoder.onnx").is_file()  # the export questions use, made once
+        assert auto._doc_encoder is not None and auto._model is not None  # ... from the torch model
+        np.testing.assert_allclose(got.vectors, ref.vectors, atol=1e-5, rtol=0)
+        np.testing.assert_allclose(got.span_sums, ref.span_sums, atol=1e-4, rtol=1e-5)
+        np.testing.assert_array_equal(got.span_tokens, ref.span_tokens)
+    finally:
+        auto.close()
+    asked = model_mod.Embedder(precision="float32")
+    asked.use_encoder_dir(tmp_path)
+    assert asked.engine["engine"] == "torch"  # an explicit float32 is the model as shipped
+
+
 def test_int8_runs_on_onnxruntime_when_asked_and_auto_stays_on_torch():
     from qa.embed.model import Embedder
 
@@ -110,3 +136,13 @@ def test_tokenizer_without_offsets_falls_back_to_encoding_each_span(float32_embe
 def test_span_lists_must_match_texts(embedder):
     with pytest.raises(ValueError, match="2 texts but 1 span lists"):
         embedder.encode_with_spans(["a", "b"], [[]])
+
+
+def test_native_bfloat16_from_cpuinfo_agrees_with_torchs_probes():
+    import torch
+
+    from qa.embed.model import _cpu_flags, native_bfloat16
+
+    if _cpu_flags() is None:
+        pytest.skip("no /proc/cpuinfo flags here: torch's probes answer directly")
+    assert native_bfloat16() == bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
