@@ -73,8 +73,8 @@ class Precision(Choice):
 
     ``auto`` (default): ``bfloat16`` on a CPU that computes it natively (x86 with AVX512-BF16 or
     AMX), else ``float32``, which a build runs through the model's ONNX export on onnxruntime in
-    token-budget batches: torch's vectors (to 1e-5), 1.14-1.23× as fast on an AVX2 CPU
-    (bench/RESULTS.md).
+    token-budget batches: torch's vectors (to 1e-5); full builds 1.09-1.25× as fast on an AVX2 CPU,
+    and an update that embeds a few texts imports no torch (bench/RESULTS.md).
 
     - ``int8`` (opt-in): chunks are embedded by the model's ONNX export with int8 weights on
       onnxruntime (:mod:`qa.embed.docenc`). On an AVX2 CPU it builds 1.43-1.52× as fast as float32

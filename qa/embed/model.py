@@ -397,9 +397,9 @@ class Embedder:
     def _onnx_float32(self) -> bool:
         """Whether documents go through the float32 ONNX export on onnxruntime: ``auto`` on a CPU
         without native bfloat16, in a build (which keeps the export in its index folder, see
-        :meth:`use_encoder_dir`). The vectors are torch float32's (tested to 1e-5), embedded
-        1.14-1.23× as fast on an AVX2 CPU (bench/RESULTS.md). An explicit ``float32`` stays on torch,
-        and so does an embedder with no index folder (no export is made just for a few texts)."""
+        :meth:`use_encoder_dir`). The vectors are torch float32's (tested to 1e-5); full builds ran
+        1.09-1.25× as fast on an AVX2 CPU (bench/RESULTS.md). An explicit ``float32`` stays on
+        torch, and so does an embedder with no index folder (no export is made for a few texts)."""
         if self._encoder_dir is None:
             return False
         if self._ort_float32 is None:

@@ -18,7 +18,8 @@ TEXTS = [
 def float32_embedder(embedder):
     from qa.embed.model import Embedder
 
-    if embedder.precision is Precision.FLOAT32:
+    # The torch path as shipped: ``auto`` float32 embeds builds on onnxruntime (see below).
+    if embedder.requested_precision is Precision.FLOAT32:
         return embedder
     return Embedder(precision="float32")
 
