@@ -43,13 +43,10 @@ def batch_sample(texts: list[str], batch_size: int, fraction: float) -> list[str
 def raw_encode_seconds(embedder, texts: list[str]) -> float:
     """``SentenceTransformer.encode`` of ``texts`` in the embedder's precision (its inference context),
     or the onnxruntime session alone when the build embeds on onnxruntime (int8, or ``auto`` float32)."""
-    from qa.config import Precision
-
+    enc = getattr(embedder, "inner", embedder).document_encoder()  # a RecordingEmbedder's inner one
     t = time.perf_counter()
-    inner = getattr(embedder, "inner", embedder)  # a RecordingEmbedder's own
-    onnx = inner.precision is Precision.INT8 or inner._onnx_float32()
-    if onnx and inner._onnx_encoder() is not None:  # the raw onnxruntime model, no pipeline around it
-        inner._onnx_encoder().run(texts)
+    if enc is not None:  # the raw onnxruntime model, no pipeline around it
+        enc.run(texts)
         return time.perf_counter() - t
     with embedder.inference():
         embedder.model.encode(texts, batch_size=embedder.batch_size, convert_to_numpy=True,

@@ -7,6 +7,7 @@ query against an index built with another model is refused before any slow impor
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -53,6 +54,7 @@ def _runtime_env() -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
+@functools.cache
 def native_bfloat16() -> bool:
     """Whether this CPU multiplies bfloat16 matrices in hardware (AVX512-BF16 or AMX).
 
@@ -305,7 +307,7 @@ class Embedder:
         """What embeds documents, for the manifest: engine, precision, quantisation, workers."""
         from qa.embed import docenc
 
-        if self.precision is Precision.INT8 or self._onnx_float32():
+        if self._on_onnxruntime():
             enc = self._doc_encoder
             quant = {"quantization": docenc.QUANTIZATION} if self.precision is Precision.INT8 else {}
             return {"engine": "onnxruntime", "precision": self.precision.value, **quant,
@@ -385,14 +387,26 @@ class Embedder:
 
     def _run(self, texts: list[str], spans: list[list[tuple[int, int]]] | None,
              show_progress: bool, on_batch=None) -> SpanEncoding:
-        if self.precision is Precision.INT8 or self._onnx_float32():
-            enc = self._onnx_encoder()
-            if enc is not None:
-                return enc.run(texts, spans, self.info.dim, on_batch)
-            if self.precision is Precision.INT8:
-                self._precision = self._torch_precision()  # the export failed: torch embeds
-            self._ort_float32 = False
+        enc = self.document_encoder()
+        if enc is not None:
+            return enc.run(texts, spans, self.info.dim, on_batch)
         return self._torch_run(texts, spans, show_progress, None, on_batch)
+
+    def document_encoder(self):
+        """The onnxruntime encoder documents are embedded with (int8, or ``auto``'s float32 in a
+        build), made on first use; None when torch embeds them, also when the export failed (then
+        torch embeds from here on)."""
+        if not self._on_onnxruntime():
+            return None
+        enc = self._onnx_encoder()
+        if enc is None:
+            if self.precision is Precision.INT8:
+                self._precision = self._torch_precision()
+            self._ort_float32 = False
+        return enc
+
+    def _on_onnxruntime(self) -> bool:
+        return self.precision is Precision.INT8 or self._onnx_float32()
 
     def _onnx_float32(self) -> bool:
         """Whether documents go through the float32 ONNX export on onnxruntime: ``auto`` on a CPU

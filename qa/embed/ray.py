@@ -27,7 +27,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.config import Precision
 from qa.embed.pooling import SpanEncoding
 from qa.errors import RayError
 
@@ -343,19 +342,15 @@ class RayEmbedder:
         """The single-process path's batches of ``texts`` and what the actors must load."""
         inner = self.inner
         path = str(inner.path)
-        if inner.precision is Precision.INT8 or inner._onnx_float32():
-            enc = inner._onnx_encoder()  # exports (and quantises, for int8) once, into the index folder
-            if enc is not None:
-                import dataclasses
+        enc = inner.document_encoder()  # exports (and quantises, for int8) once, into the index folder
+        if enc is not None:
+            import dataclasses
 
-                from qa.embed.docenc import plan_batches
+            from qa.embed.docenc import plan_batches
 
-                lengths = [len(e.ids) for e in enc._local.tokenize(texts)]
-                cfg = enc.config if enc.mode == "threads" else dataclasses.replace(enc.config, threads=1)
-                return plan_batches(lengths, enc.budget), ActorSpec(path, inner.batch_size, inner.precision.value, cfg)
-            if inner.precision is Precision.INT8:  # the export failed: torch embeds, as in Embedder._run
-                inner._precision = inner._torch_precision()
-            inner._ort_float32 = False
+            lengths = [len(e.ids) for e in enc._local.tokenize(texts)]
+            cfg = enc.config if enc.mode == "threads" else dataclasses.replace(enc.config, threads=1)
+            return plan_batches(lengths, enc.budget), ActorSpec(path, inner.batch_size, inner.precision.value, cfg)
         order = np.argsort([-len(t) for t in texts], kind="stable")
         batches = [order[b:b + inner.batch_size] for b in range(0, len(texts), inner.batch_size)]
         import torch
